@@ -1,0 +1,224 @@
+// collabcare-server: wires the store, identity, use cases and the gRPC face together and
+// serves API v1 until SIGTERM.
+#include <signal.h>
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "grpcpp/ext/proto_server_reflection_plugin.h"
+#include "grpcpp/grpcpp.h"
+#include "grpcpp/health_check_service_interface.h"
+#include "plugin/common/clock.h"
+#include "plugin/common/log.h"
+#include "plugin/common/status_macros.h"
+#include "plugin/grpc/grpc_services.h"
+#include "plugin/identity/identity.h"
+#include "plugin/server/thresholds_config.h"
+#include "plugin/service/collab_service.h"
+#include "plugin/store/store.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, data_dir, "./collabcare-data", "folder for the SQLite file and dev identity");
+ABSL_FLAG(std::string, db, "", "sqlite:PATH (default sqlite:<data_dir>/collabcare.db)");
+ABSL_FLAG(std::string, jwks_file, "", "JWK Set that signs callers' bearer tokens");
+ABSL_FLAG(std::string, token_issuer, "", "required `iss` of bearer tokens");
+ABSL_FLAG(std::string, token_audience, "", "required `aud` of bearer tokens");
+ABSL_FLAG(bool, dev, false,
+          "development identity: create a local key under <data_dir>/dev-identity and accept "
+          "only tokens it signed (collabctl token --as Patient/123)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain: serve TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: require and verify client certificates (mutual TLS)");
+ABSL_FLAG(std::string, thresholds_file, "",
+          "JSON threshold table replacing the built-in one (see deploy/thresholds.example.json)");
+ABSL_FLAG(int, max_threads, 200,
+          "upper bound on gRPC worker threads (each open WatchEpisode stream holds one)");
+ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
+ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+
+namespace collabcare {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("--", flag, ": cannot read the file"));
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+absl::StatusOr<std::unique_ptr<identity::TokenVerifier>> MakeVerifier(const Clock& clock) {
+  identity::VerifierOptions options;
+  options.clock = &clock;
+  if (absl::GetFlag(FLAGS_dev)) {
+    if (!absl::GetFlag(FLAGS_jwks_file).empty()) {
+      return absl::InvalidArgumentError("--dev and --jwks_file exclude each other");
+    }
+    ASSIGN_OR_RETURN(identity::DevIdentity dev,
+                     identity::EnsureDevIdentity(absl::GetFlag(FLAGS_data_dir)));
+    options.jwks_json = dev.jwks_json;
+    options.issuer = identity::kDevIssuer;
+    options.audience = identity::kDevAudience;
+    Log(LogLevel::kWarning, "dev_identity",
+        {{"note", "development identity: tokens minted by collabctl are accepted; never use "
+                  "in production"}});
+  } else {
+    if (absl::GetFlag(FLAGS_jwks_file).empty() || absl::GetFlag(FLAGS_token_issuer).empty() ||
+        absl::GetFlag(FLAGS_token_audience).empty()) {
+      return absl::InvalidArgumentError(
+          "set --jwks_file, --token_issuer and --token_audience (or --dev for a local trial)");
+    }
+    if (absl::GetFlag(FLAGS_token_issuer) == identity::kDevIssuer) {
+      return absl::InvalidArgumentError(
+          "--token_issuer: the development issuer is only accepted with --dev");
+    }
+    ASSIGN_OR_RETURN(options.jwks_json, ReadFile(absl::GetFlag(FLAGS_jwks_file), "jwks_file"));
+    options.issuer = absl::GetFlag(FLAGS_token_issuer);
+    options.audience = absl::GetFlag(FLAGS_token_audience);
+  }
+  return identity::NewJwksVerifier(options);
+}
+
+absl::StatusOr<std::unique_ptr<store::Store>> OpenStore() {
+  std::string db = absl::GetFlag(FLAGS_db);
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  if (db.empty()) db = absl::StrCat("sqlite:", data_dir, "/collabcare.db");
+  if (absl::StartsWith(db, "postgresql://") || absl::StartsWith(db, "postgres://")) {
+    return absl::UnimplementedError("--db: the PostgreSQL store is not part of this build yet");
+  }
+  if (!absl::StartsWith(db, "sqlite:")) {
+    return absl::InvalidArgumentError("--db must be sqlite:PATH");
+  }
+  store::SqliteOptions options;
+  options.path = db.substr(sizeof("sqlite:") - 1);
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(options.path).parent_path();
+  if (!parent.empty()) {
+    std::filesystem::create_directories(parent, ec);
+    if (ec) return absl::UnavailableError("--db: cannot create the database folder");
+    ::chmod(parent.c_str(), 0700);
+  }
+  return store::OpenSqliteStore(options);
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
+  const std::string cert = absl::GetFlag(FLAGS_tls_cert);
+  const std::string key = absl::GetFlag(FLAGS_tls_key);
+  const std::string client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (cert.empty() && key.empty()) {
+    if (!client_ca.empty()) return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert");
+    return grpc::InsecureServerCredentials();
+  }
+  if (cert.empty() || key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadFile(cert, "tls_cert"));
+  ASSIGN_OR_RETURN(pair.private_key, ReadFile(key, "tls_key"));
+  ssl.pem_key_cert_pairs.push_back(pair);
+  if (!client_ca.empty()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFile(client_ca, "tls_client_ca"));
+    ssl.client_certificate_request = GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+absl::Status Run() {
+  const absl::Time started = absl::Now();
+  // SIGTERM and SIGINT are taken synchronously by the main thread; block them before any
+  // thread starts so every thread inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  const std::string level = absl::GetFlag(FLAGS_log_level);
+  SetLogLevel(level == "debug"     ? LogLevel::kDebug
+              : level == "warning" ? LogLevel::kWarning
+              : level == "error"   ? LogLevel::kError
+                                   : LogLevel::kInfo);
+
+  std::unique_ptr<Clock> clock = NewSystemClock();
+  std::unique_ptr<IdGenerator> ids = NewRandomIdGenerator();
+  domain::ThresholdTable thresholds = domain::DefaultThresholds();
+  if (!absl::GetFlag(FLAGS_thresholds_file).empty()) {
+    ASSIGN_OR_RETURN(std::string text,
+                     ReadFile(absl::GetFlag(FLAGS_thresholds_file), "thresholds_file"));
+    ASSIGN_OR_RETURN(thresholds, server::ParseThresholdTable(text));
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<identity::TokenVerifier> verifier, MakeVerifier(*clock));
+  ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials());
+  ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, OpenStore());
+
+  service::EventHub hub;
+  service::CollabService::Options options;
+  options.thresholds = &thresholds;
+  service::CollabService service(*store, *clock, *ids, hub, options);
+  std::vector<std::unique_ptr<grpc::Service>> services =
+      grpcface::NewV1Services(service, *verifier, hub);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(absl::GetFlag(FLAGS_listen), credentials, &port);
+  for (auto& s : services) builder.RegisterService(s.get());
+  grpc::ResourceQuota quota("collabcare");
+  quota.SetMaxThreads(absl::GetFlag(FLAGS_max_threads));
+  builder.SetResourceQuota(quota);
+  builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (server == nullptr || port == 0) {
+    return absl::UnavailableError("--listen: cannot bind the address");
+  }
+  if (!absl::GetFlag(FLAGS_port_file).empty()) {
+    std::ofstream(absl::GetFlag(FLAGS_port_file)) << port << "\n";
+  }
+  Log(LogLevel::kInfo, "serving",
+      {{"port", absl::StrCat(port)},
+       {"tls", absl::GetFlag(FLAGS_tls_cert).empty() ? "off" : "on"},
+       {"mtls", absl::GetFlag(FLAGS_tls_client_ca).empty() ? "off" : "on"},
+       {"identity", absl::GetFlag(FLAGS_dev) ? "dev" : "jwks"},
+       {"startup_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  Log(LogLevel::kInfo, "shutting_down", {{"signal", absl::StrCat(signal)}});
+  hub.Shutdown();  // ends WatchEpisode streams
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
+  server->Wait();
+  store.reset();  // drains the writer: everything acknowledged is committed
+  Log(LogLevel::kInfo, "stopped");
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace collabcare
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "collabcare-server: collaborative-care records over gRPC (API collabcare.v1).\n"
+      "  collabcare-server --dev                      # local trial, SQLite in ./collabcare-data\n"
+      "  collabcare-server --jwks_file=jwks.json --token_issuer=… --token_audience=…");
+  absl::ParseCommandLine(argc, argv);
+  absl::Status status = collabcare::Run();
+  if (!status.ok()) {
+    collabcare::Log(collabcare::LogLevel::kError, "startup_failed",
+                    {{"code", absl::StatusCodeToString(status.code())},
+                     {"message", std::string(status.message())}});
+    return 1;
+  }
+  return 0;
+}
