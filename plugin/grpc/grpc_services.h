@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "grpcpp/grpcpp.h"
+#include "grpcpp/impl/codegen/service_type.h"
 #include "plugin/identity/identity.h"
 #include "plugin/service/collab_service.h"
 

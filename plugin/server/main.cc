@@ -136,6 +136,7 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
 
 absl::Status Run() {
   const absl::Time started = absl::Now();
+  ::umask(077);  // the database, its WAL and the dev key are readable by this user only
   // SIGTERM and SIGINT are taken synchronously by the main thread; block them before any
   // thread starts so every thread inherits the mask.
   sigset_t signals;

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# One command: set up a Debian 12 machine, build, and run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+deploy/setup-debian.sh
+deploy/build.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-2}"
