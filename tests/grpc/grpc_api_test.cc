@@ -12,6 +12,7 @@
 #include "collabcare/v1/hypothesis_service.grpc.pb.h"
 #include "collabcare/v1/review_service.grpc.pb.h"
 #include "gmock/gmock.h"
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "gtest/gtest.h"
@@ -19,7 +20,6 @@
 #include "plugin/identity/identity.h"
 #include "plugin/service/collab_service.h"
 #include "plugin/store/store.h"
-#include "grpc/health/v1/health.grpc.pb.h"
 #include "tests/testing/fakes.h"
 
 namespace collabcare {
@@ -101,9 +101,7 @@ class GrpcApiTest : public ::testing::TestWithParam<StoreKind> {
   }
 
   // A client context carrying `who`'s bearer token.
-  std::unique_ptr<grpc::ClientContext> As(const std::string& who) {
-    return WithToken(Token(who));
-  }
+  std::unique_ptr<grpc::ClientContext> As(const std::string& who) { return WithToken(Token(who)); }
   std::unique_ptr<grpc::ClientContext> WithToken(const std::string& token) {
     auto ctx = std::make_unique<grpc::ClientContext>();
     ctx->AddMetadata("authorization", "Bearer " + token);
@@ -175,8 +173,8 @@ TEST_P(GrpcApiTest, BadTokensAreUnauthenticated) {
   const std::string wrong_audience = Token(kClient, absl::ZeroDuration(), "someone-else");
   EXPECT_EQ(episodes_->ListEpisodes(WithToken(wrong_audience).get(), {}, &out).error_code(),
             grpc::UNAUTHENTICATED);
-  const std::string foreign = Token(kClient, absl::ZeroDuration(), identity::kDevAudience,
-                                    "https://idp.elsewhere.example");
+  const std::string foreign =
+      Token(kClient, absl::ZeroDuration(), identity::kDevAudience, "https://idp.elsewhere.example");
   EXPECT_EQ(episodes_->ListEpisodes(WithToken(foreign).get(), {}, &out).error_code(),
             grpc::UNAUTHENTICATED);
   // Signed by a different key that the verifier does not know.
@@ -247,11 +245,20 @@ TEST_P(GrpcApiTest, InvalidGoalNamesTheFieldAndStoresNothing) {
   v1::Episode episode = FamilyEpisode();
   v1::CreateGoalRequest req;
   req.set_parent(episode.name());
+  // Invalid UTF-8 never reaches the service: protobuf refuses to parse a proto3 string that
+  // holds it, and gRPC answers INTERNAL before any handler runs.
   req.mutable_goal()->set_words(std::string("\xC0\x80", 2));
   v1::Goal out;
   grpc::Status s = goals_->CreateGoal(As(kClient).get(), req, &out);
+  EXPECT_EQ(s.error_code(), grpc::INTERNAL);
+  // Valid UTF-8 that the API still refuses: a NUL character, only white space, too long.
+  req.mutable_goal()->set_words(std::string("a\0b", 3));
+  s = goals_->CreateGoal(As(kClient).get(), req, &out);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("goal.words"));
+  req.mutable_goal()->set_words("   ");
+  s = goals_->CreateGoal(As(kClient).get(), req, &out);
+  EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
   req.mutable_goal()->set_words(std::string(8 * 1024 + 1, 'a'));
   s = goals_->CreateGoal(As(kClient).get(), req, &out);
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
@@ -267,10 +274,10 @@ TEST_P(GrpcApiTest, InvalidGoalNamesTheFieldAndStoresNothing) {
 
 TEST_P(GrpcApiTest, RetryWithSameRequestIdDoesNotWriteTwice) {
   v1::Episode episode = FamilyEpisode();
-  v1::Goal first = WriteGoal(kClient, episode.name(), "sleep through the night",
-                             v1::Goal::EPISODE, "req-1");
-  v1::Goal again = WriteGoal(kClient, episode.name(), "sleep through the night",
-                             v1::Goal::EPISODE, "req-1");
+  v1::Goal first =
+      WriteGoal(kClient, episode.name(), "sleep through the night", v1::Goal::EPISODE, "req-1");
+  v1::Goal again =
+      WriteGoal(kClient, episode.name(), "sleep through the night", v1::Goal::EPISODE, "req-1");
   EXPECT_EQ(first.name(), again.name());
   EXPECT_EQ(again.meta().revision(), 1);
   v1::ListGoalsRequest list;
@@ -288,8 +295,8 @@ TEST_P(GrpcApiTest, RetryWithSameRequestIdDoesNotWriteTwice) {
   EXPECT_EQ(s.error_code(), grpc::INVALID_ARGUMENT);
   EXPECT_THAT(s.error_message(), HasSubstr("request_id"));
   // Keys belong to callers: the mother may use the same key for her own goal.
-  v1::Goal hers = WriteGoal(kMother, episode.name(), "more calm at dinner", v1::Goal::EPISODE,
-                            "req-1");
+  v1::Goal hers =
+      WriteGoal(kMother, episode.name(), "more calm at dinner", v1::Goal::EPISODE, "req-1");
   EXPECT_NE(hers.name(), first.name());
 }
 
