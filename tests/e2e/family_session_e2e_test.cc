@@ -9,8 +9,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <string>
@@ -44,7 +46,14 @@ constexpr char kFather[] = "RelatedPerson/3";
 // One running collabcare-server process.
 class ServerProcess {
  public:
-  explicit ServerProcess(const std::string& data_dir) : data_dir_(data_dir) {}
+  explicit ServerProcess(
+      const std::string& data_dir, std::vector<std::string> extra_args = {},
+      std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials(),
+      grpc::ChannelArguments channel_args = {})
+      : data_dir_(data_dir),
+        extra_args_(std::move(extra_args)),
+        credentials_(std::move(credentials)),
+        channel_args_(std::move(channel_args)) {}
   ~ServerProcess() { Kill(SIGKILL); }
 
   void Start() {
@@ -53,6 +62,7 @@ class ServerProcess {
     std::vector<std::string> args = {COLLABCARE_SERVER_BINARY,   "--dev",
                                      "--data_dir=" + data_dir_,  "--listen=127.0.0.1:0",
                                      "--port_file=" + port_file, "--log_level=warning"};
+    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (std::string& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -68,8 +78,7 @@ class ServerProcess {
       if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
     }
     ASSERT_NE(port_, 0) << "server did not start; see " << log;
-    channel_ = grpc::CreateChannel("127.0.0.1:" + std::to_string(port_),
-                                   grpc::InsecureChannelCredentials());
+    channel_ = Connect(credentials_);
     ASSERT_TRUE(
         channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
   }
@@ -87,8 +96,17 @@ class ServerProcess {
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
+  // A new channel to the running server with other credentials.
+  std::shared_ptr<grpc::Channel> Connect(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), credentials,
+                                     channel_args_);
+  }
+
  private:
   std::string data_dir_;
+  std::vector<std::string> extra_args_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
+  grpc::ChannelArguments channel_args_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
@@ -289,6 +307,81 @@ TEST_F(FamilySessionE2eTest, ServesHealthChecks) {
   grpc::health::v1::HealthCheckResponse resp;
   ASSERT_TRUE(health->Check(&ctx, {}, &resp).ok());
   EXPECT_EQ(resp.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+}
+
+// Real TLS and mutual TLS with certificates made by the openssl command for this test.
+class TlsE2eTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/collabcare-tls-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    const std::string script = "cd " + dir_ + R"( && {
+      openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+        -subj /CN=collabcare-test-ca -keyout ca.key -out ca.crt &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=localhost \
+        -keyout server.key -out server.csr &&
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > san.ext &&
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile san.ext -out server.crt &&
+      openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=sync-worker \
+        -keyout client.key -out client.csr &&
+      openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -out client.crt; } >/dev/null 2>&1)";
+    ASSERT_EQ(std::system(script.c_str()), 0) << "openssl failed";
+  }
+  void TearDown() override {
+    if (!HasFailure()) std::filesystem::remove_all(dir_);
+  }
+
+  std::string Read(const std::string& file) {
+    std::ifstream in(dir_ + "/" + file);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+  bool Healthy(const std::shared_ptr<grpc::Channel>& channel) {
+    auto health = grpc::health::v1::Health::NewStub(channel);
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    grpc::health::v1::HealthCheckResponse resp;
+    return health->Check(&ctx, {}, &resp).ok() &&
+           resp.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  }
+
+  // The certificate names `localhost`; the channel dials 127.0.0.1.
+  static grpc::ChannelArguments LocalhostName() {
+    grpc::ChannelArguments args;
+    args.SetSslTargetNameOverride("localhost");
+    return args;
+  }
+
+  std::string dir_;
+};
+
+TEST_F(TlsE2eTest, ServesTlsAndRequiresClientCertificatesForMutualTls) {
+  grpc::SslCredentialsOptions with_cert{Read("ca.crt"), Read("client.key"), Read("client.crt")};
+  grpc::SslCredentialsOptions without_cert{Read("ca.crt"), "", ""};
+  ServerProcess server(dir_,
+                       {"--tls_cert=" + dir_ + "/server.crt", "--tls_key=" + dir_ + "/server.key",
+                        "--tls_client_ca=" + dir_ + "/ca.crt"},
+                       grpc::SslCredentials(with_cert), LocalhostName());
+  ASSERT_NO_FATAL_FAILURE(server.Start());
+  EXPECT_TRUE(Healthy(server.channel()));
+  EXPECT_FALSE(Healthy(server.Connect(grpc::SslCredentials(without_cert))));
+  EXPECT_FALSE(Healthy(server.Connect(grpc::InsecureChannelCredentials())));
+  // A client that does not trust the server's CA refuses to talk to it.
+  grpc::SslCredentialsOptions wrong_ca{Read("client.crt"), Read("client.key"), Read("client.crt")};
+  EXPECT_FALSE(Healthy(server.Connect(grpc::SslCredentials(wrong_ca))));
+}
+
+TEST_F(TlsE2eTest, ServesTlsWithoutClientCertificates) {
+  grpc::SslCredentialsOptions trust{Read("ca.crt"), "", ""};
+  ServerProcess server(dir_,
+                       {"--tls_cert=" + dir_ + "/server.crt", "--tls_key=" + dir_ + "/server.key"},
+                       grpc::SslCredentials(trust), LocalhostName());
+  ASSERT_NO_FATAL_FAILURE(server.Start());
+  EXPECT_TRUE(Healthy(server.channel()));
+  EXPECT_FALSE(Healthy(server.Connect(grpc::InsecureChannelCredentials())));
 }
 
 }  // namespace
