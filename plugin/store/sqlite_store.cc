@@ -1,1 +1,566 @@
-// placeholder
+// The SQLite Store: WAL, synchronous=FULL, one writer thread that group-commits concurrent
+// mutations (one transaction and one fsync per batch, one SAVEPOINT per mutation), and a pool
+// of reader connections that read beside it.
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "plugin/common/status_macros.h"
+#include "plugin/store/sqlite_connection.h"
+#include "plugin/store/sqlite_schema.h"
+#include "plugin/store/store.h"
+#include "plugin/store/store_checks.h"
+
+namespace collabcare::store {
+namespace {
+
+using sqlite::Connection;
+using sqlite::Query;
+using sqlite::Statement;
+
+// --- Writer statements (run inside the writer's transaction) ---
+
+constexpr Query kBegin = {"begin transaction", "BEGIN IMMEDIATE"};
+constexpr Query kCommit = {"commit transaction", "COMMIT"};
+constexpr Query kRollback = {"roll back transaction", "ROLLBACK"};
+constexpr Query kSavepoint = {"open savepoint", "SAVEPOINT item"};
+constexpr Query kRelease = {"release savepoint", "RELEASE item"};
+constexpr Query kRollbackTo = {"roll back savepoint", "ROLLBACK TO item"};
+
+constexpr Query kRequestExists = {"look up request key",
+                                  "SELECT 1 FROM requests WHERE request_key = ?1"};
+constexpr Query kLatestRevision = {"read latest revision",
+                                   "SELECT revision FROM latest WHERE name = ?1"};
+constexpr Query kInsertRevision = {
+    "insert revision",
+    "INSERT INTO revisions (name, revision, episode_id, kind, time_micros, actor, data)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+constexpr Query kUpsertLatest = {
+    "update latest",
+    "INSERT INTO latest (name, revision, episode_id, kind) VALUES (?1, ?2, ?3, ?4)"
+    " ON CONFLICT (name) DO UPDATE SET revision = excluded.revision,"
+    " episode_id = excluded.episode_id, kind = excluded.kind"};
+constexpr Query kLastSequence = {
+    "read last sequence",
+    "SELECT sequence FROM events WHERE episode_id = ?1 ORDER BY sequence DESC LIMIT 1"};
+constexpr Query kInsertEvent = {
+    "insert event",
+    "INSERT INTO events (episode_id, sequence, time_micros, actor, kind, name, revision)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+constexpr Query kInsertAudit = {
+    "insert audit",
+    "INSERT INTO audit (time_micros, actor, action, resource, episode_id, outcome, request_id)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"};
+constexpr Query kInsertOutbox = {"insert outbox",
+                                 "INSERT INTO outbox (episode_id, sequence, name, revision, kind)"
+                                 " VALUES (?1, ?2, ?3, ?4, ?5)"};
+constexpr Query kDeleteParticipants = {"delete participants",
+                                       "DELETE FROM participants WHERE episode_name = ?1"};
+// OR IGNORE: a person listed twice is indexed once.
+constexpr Query kInsertParticipant = {
+    "insert participant",
+    "INSERT OR IGNORE INTO participants (person, episode_name) VALUES (?1, ?2)"};
+constexpr Query kInsertRequest = {
+    "insert request",
+    "INSERT INTO requests (request_key, fingerprint, response) VALUES (?1, ?2, ?3)"};
+
+// --- Reader statements (each one statement, so each reads one consistent snapshot) ---
+
+// The columns ReadRevision expects, from revisions aliased r.
+#define COLLABCARE_REVISION_COLUMNS \
+  "r.name, r.revision, r.episode_id, r.kind, r.time_micros, r.actor, r.data"
+
+constexpr Query kFindResponse = {
+    "read request", "SELECT fingerprint, response FROM requests WHERE request_key = ?1"};
+constexpr Query kGetLatest = {
+    "read latest", "SELECT " COLLABCARE_REVISION_COLUMNS
+                   " FROM latest l JOIN revisions r ON r.name = l.name AND r.revision = l.revision"
+                   " WHERE l.name = ?1"};
+constexpr Query kGetRevision = {"read revision",
+                                "SELECT " COLLABCARE_REVISION_COLUMNS
+                                " FROM revisions r WHERE r.name = ?1 AND r.revision = ?2"};
+constexpr Query kListLatest = {
+    "list latest",
+    "SELECT " COLLABCARE_REVISION_COLUMNS
+    " FROM latest l INDEXED BY latest_by_episode_kind"
+    " JOIN revisions r ON r.name = l.name AND r.revision = l.revision"
+    " WHERE l.episode_id = ?1 AND l.kind = ?2 AND l.name > ?3 ORDER BY l.name LIMIT ?4"};
+constexpr Query kListRevisions = {"list revisions",
+                                  "SELECT " COLLABCARE_REVISION_COLUMNS
+                                  " FROM revisions r WHERE r.name = ?1 AND r.revision > ?2"
+                                  " ORDER BY r.revision LIMIT ?3"};
+constexpr Query kListEpisodesOf = {
+    "list episodes of person",
+    "SELECT " COLLABCARE_REVISION_COLUMNS
+    " FROM participants p JOIN latest l ON l.name = p.episode_name"
+    " JOIN revisions r ON r.name = l.name AND r.revision = l.revision"
+    " WHERE p.person = ?1 AND p.episode_name > ?2 ORDER BY p.episode_name LIMIT ?3"};
+constexpr Query kReadEvents = {
+    "read events", "SELECT " COLLABCARE_REVISION_COLUMNS
+                   ", e.sequence, e.time_micros, e.actor, e.kind"
+                   " FROM events e JOIN revisions r ON r.name = e.name AND r.revision = e.revision"
+                   " WHERE e.episode_id = ?1 AND e.sequence > ?2 ORDER BY e.sequence LIMIT ?3"};
+constexpr Query kReadAudit = {
+    "read audit",
+    "SELECT time_micros, actor, action, resource, episode_id, outcome, request_id FROM audit"
+    " WHERE time_micros >= ?1 AND time_micros < ?2 ORDER BY time_micros, id LIMIT ?3"};
+constexpr Query kReadOutbox = {"read outbox",
+                               "SELECT id, episode_id, sequence, name, revision, kind FROM outbox"
+                               " WHERE id > ?1 ORDER BY id LIMIT ?2"};
+
+#undef COLLABCARE_REVISION_COLUMNS
+
+// Reads COLLABCARE_REVISION_COLUMNS, which start at column 0.
+RecordRevision ReadRevision(const Statement& row) {
+  return {.name = row.ColumnText(0),
+          .episode_id = row.ColumnText(2),
+          .kind = static_cast<RecordKind>(row.ColumnInt(3)),
+          .revision = row.ColumnInt(1),
+          .time = absl::FromUnixMicros(row.ColumnInt(4)),
+          .actor = row.ColumnText(5),
+          .data = row.ColumnBlob(6)};
+}
+
+absl::Status InsertAudit(Connection& connection, const AuditRecord& record) {
+  ASSIGN_OR_RETURN(Statement insert, connection.Prepare(kInsertAudit));
+  return insert.BindInt(1, absl::ToUnixMicros(record.time))
+      .BindText(2, record.actor)
+      .BindText(3, record.action)
+      .BindText(4, record.resource)
+      .BindText(5, record.episode_id)
+      .BindInt(6, record.outcome)
+      .BindText(7, record.request_id)
+      .Run();
+}
+
+// Writes every part of `mutation` on the writer's connection, inside the caller's savepoint.
+// The revision check and the sequence run here, inside the transaction, after every earlier
+// item of the batch, so concurrent commits are serialized.
+absl::StatusOr<CommitResult> ApplyMutation(Connection& connection, const Mutation& mutation) {
+  const RecordRevision& record = mutation.record;
+  const int kind = static_cast<int>(record.kind);
+  // Before the revision check: see MemoryStore::Commit.
+  if (!mutation.request_key.empty()) {
+    ASSIGN_OR_RETURN(Statement lookup, connection.Prepare(kRequestExists));
+    ASSIGN_OR_RETURN(const bool found, lookup.BindText(1, mutation.request_key).Step());
+    if (found) return absl::AlreadyExistsError("Mutation.request_key is already stored");
+  }
+  int64_t latest = 0;
+  {
+    ASSIGN_OR_RETURN(Statement lookup, connection.Prepare(kLatestRevision));
+    ASSIGN_OR_RETURN(const bool found, lookup.BindText(1, record.name).Step());
+    if (found) latest = lookup.ColumnInt(0);
+  }
+  if (record.revision != latest + 1) {
+    return absl::AbortedError(absl::StrCat("Mutation.record.revision is ", record.revision,
+                                           ", the next revision is ", latest + 1));
+  }
+  const int64_t time = absl::ToUnixMicros(record.time);
+  {
+    ASSIGN_OR_RETURN(Statement insert, connection.Prepare(kInsertRevision));
+    RETURN_IF_ERROR(insert.BindText(1, record.name)
+                        .BindInt(2, record.revision)
+                        .BindText(3, record.episode_id)
+                        .BindInt(4, kind)
+                        .BindInt(5, time)
+                        .BindText(6, record.actor)
+                        .BindBlob(7, record.data)
+                        .Run());
+  }
+  {
+    ASSIGN_OR_RETURN(Statement upsert, connection.Prepare(kUpsertLatest));
+    RETURN_IF_ERROR(upsert.BindText(1, record.name)
+                        .BindInt(2, record.revision)
+                        .BindText(3, record.episode_id)
+                        .BindInt(4, kind)
+                        .Run());
+  }
+  int64_t sequence = 1;
+  {
+    ASSIGN_OR_RETURN(Statement last, connection.Prepare(kLastSequence));
+    ASSIGN_OR_RETURN(const bool found, last.BindText(1, record.episode_id).Step());
+    if (found) sequence = last.ColumnInt(0) + 1;
+  }
+  {
+    ASSIGN_OR_RETURN(Statement insert, connection.Prepare(kInsertEvent));
+    RETURN_IF_ERROR(insert.BindText(1, record.episode_id)
+                        .BindInt(2, sequence)
+                        .BindInt(3, time)
+                        .BindText(4, record.actor)
+                        .BindInt(5, mutation.event_kind)
+                        .BindText(6, record.name)
+                        .BindInt(7, record.revision)
+                        .Run());
+  }
+  RETURN_IF_ERROR(InsertAudit(connection, mutation.audit));
+  {
+    ASSIGN_OR_RETURN(Statement insert, connection.Prepare(kInsertOutbox));
+    RETURN_IF_ERROR(insert.BindText(1, record.episode_id)
+                        .BindInt(2, sequence)
+                        .BindText(3, record.name)
+                        .BindInt(4, record.revision)
+                        .BindInt(5, kind)
+                        .Run());
+  }
+  if (mutation.participants.has_value()) {
+    {
+      ASSIGN_OR_RETURN(Statement remove, connection.Prepare(kDeleteParticipants));
+      RETURN_IF_ERROR(remove.BindText(1, record.name).Run());
+    }
+    for (const std::string& person : *mutation.participants) {
+      ASSIGN_OR_RETURN(Statement insert, connection.Prepare(kInsertParticipant));
+      RETURN_IF_ERROR(insert.BindText(1, person).BindText(2, record.name).Run());
+    }
+  }
+  if (!mutation.request_key.empty()) {
+    ASSIGN_OR_RETURN(Statement insert, connection.Prepare(kInsertRequest));
+    RETURN_IF_ERROR(insert.BindText(1, mutation.request_key)
+                        .BindBlob(2, mutation.response.fingerprint)
+                        .BindBlob(3, mutation.response.response)
+                        .Run());
+  }
+  return CommitResult{.sequence = sequence};
+}
+
+class SqliteStore final : public Store {
+ public:
+  SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
+              std::vector<std::unique_ptr<Connection>> readers)
+      : max_batch_(options.max_batch), writer_(std::move(writer)), readers_(std::move(readers)) {
+    for (const auto& reader : readers_) idle_readers_.push_back(reader.get());
+    writer_thread_ = std::thread([this] { WriterLoop(); });
+  }
+
+  // Finishes every queued write, then closes the connections. No call may be in flight.
+  ~SqliteStore() override {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      stopping_ = true;
+    }
+    queue_cv_.notify_one();
+    writer_thread_.join();
+  }
+
+  absl::StatusOr<CommitResult> Commit(const Mutation& mutation) override {
+    RETURN_IF_ERROR(internal::CheckMutation(mutation));
+    WriteItem item;
+    item.mutation = &mutation;
+    return Write(item);
+  }
+
+  absl::Status Audit(const AuditRecord& record) override {
+    WriteItem item;
+    item.audit = &record;
+    return Write(item).status();
+  }
+
+  absl::StatusOr<std::optional<StoredResponse>> FindResponse(
+      const std::string& request_key) override {
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kFindResponse));
+    ASSIGN_OR_RETURN(const bool found, query.BindText(1, request_key).Step());
+    if (!found) return std::nullopt;
+    return StoredResponse{.fingerprint = query.ColumnBlob(0), .response = query.ColumnBlob(1)};
+  }
+
+  absl::StatusOr<RecordRevision> GetLatest(const std::string& name) override {
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetLatest));
+    ASSIGN_OR_RETURN(const bool found, query.BindText(1, name).Step());
+    if (!found) return absl::NotFoundError("no record with that name");
+    return ReadRevision(query);
+  }
+
+  absl::StatusOr<RecordRevision> GetRevision(const std::string& name, int64_t revision) override {
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetRevision));
+    ASSIGN_OR_RETURN(const bool found, query.BindText(1, name).BindInt(2, revision).Step());
+    if (!found)
+      return absl::NotFoundError(absl::StrCat("no revision ", revision, " of that record"));
+    return ReadRevision(query);
+  }
+
+  absl::StatusOr<std::vector<RecordRevision>> ListLatest(const std::string& episode_id,
+                                                         RecordKind kind,
+                                                         const Page& page) override {
+    RETURN_IF_ERROR(internal::CheckLimit(page.limit, "Page.limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kListLatest));
+    query.BindText(1, episode_id)
+        .BindInt(2, static_cast<int>(kind))
+        .BindText(3, page.after)
+        .BindInt(4, page.limit);
+    return ReadRevisions(query);
+  }
+
+  absl::StatusOr<std::vector<RecordRevision>> ListRevisions(const std::string& name,
+                                                            int64_t after_revision,
+                                                            int limit) override {
+    RETURN_IF_ERROR(internal::CheckLimit(limit, "limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kListRevisions));
+    query.BindText(1, name).BindInt(2, after_revision).BindInt(3, limit);
+    return ReadRevisions(query);
+  }
+
+  absl::StatusOr<std::vector<RecordRevision>> ListEpisodesOf(const std::string& person,
+                                                             const Page& page) override {
+    RETURN_IF_ERROR(internal::CheckLimit(page.limit, "Page.limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kListEpisodesOf));
+    query.BindText(1, person).BindText(2, page.after).BindInt(3, page.limit);
+    return ReadRevisions(query);
+  }
+
+  absl::StatusOr<std::vector<StoredEvent>> ReadEvents(const std::string& episode_id,
+                                                      int64_t after_sequence, int limit) override {
+    RETURN_IF_ERROR(internal::CheckLimit(limit, "limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kReadEvents));
+    query.BindText(1, episode_id).BindInt(2, after_sequence).BindInt(3, limit);
+    std::vector<StoredEvent> events;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, query.Step());
+      if (!row) return events;
+      events.push_back({.episode_id = episode_id,
+                        .sequence = query.ColumnInt(7),
+                        .time = absl::FromUnixMicros(query.ColumnInt(8)),
+                        .actor = query.ColumnText(9),
+                        .kind = static_cast<int>(query.ColumnInt(10)),
+                        .record = ReadRevision(query)});
+    }
+  }
+
+  absl::StatusOr<std::vector<AuditRecord>> ReadAudit(absl::Time from, absl::Time to,
+                                                     int limit) override {
+    RETURN_IF_ERROR(internal::CheckLimit(limit, "limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kReadAudit));
+    query.BindInt(1, absl::ToUnixMicros(from)).BindInt(2, absl::ToUnixMicros(to)).BindInt(3, limit);
+    std::vector<AuditRecord> records;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, query.Step());
+      if (!row) return records;
+      records.push_back({.time = absl::FromUnixMicros(query.ColumnInt(0)),
+                         .actor = query.ColumnText(1),
+                         .action = query.ColumnText(2),
+                         .resource = query.ColumnText(3),
+                         .episode_id = query.ColumnText(4),
+                         .outcome = static_cast<int>(query.ColumnInt(5)),
+                         .request_id = query.ColumnText(6)});
+    }
+  }
+
+  absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(int64_t after_id, int limit) override {
+    RETURN_IF_ERROR(internal::CheckLimit(limit, "limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kReadOutbox));
+    query.BindInt(1, after_id).BindInt(2, limit);
+    std::vector<OutboxEntry> entries;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, query.Step());
+      if (!row) return entries;
+      entries.push_back({.id = query.ColumnInt(0),
+                         .episode_id = query.ColumnText(1),
+                         .sequence = query.ColumnInt(2),
+                         .name = query.ColumnText(3),
+                         .revision = query.ColumnInt(4),
+                         .kind = static_cast<RecordKind>(query.ColumnInt(5))});
+    }
+  }
+
+ private:
+  // One Commit or Audit waiting for the writer. Lives on the caller's stack: the writer sets
+  // `done` and notifies `done_cv` holding done_mu_, and touches nothing of it afterwards.
+  struct WriteItem {
+    const Mutation* mutation = nullptr;  // exactly one of mutation and audit is set
+    const AuditRecord* audit = nullptr;
+    absl::StatusOr<CommitResult> result;
+    bool failed_alone = false;  // its own error, its savepoint rolled back
+    bool done = false;          // guarded by done_mu_
+    std::condition_variable done_cv;
+  };
+
+  // A reader connection held by one thread for one read.
+  class ReaderLease {
+   public:
+    explicit ReaderLease(SqliteStore& store) : store_(store) {
+      std::unique_lock<std::mutex> lock(store_.readers_mu_);
+      store_.readers_cv_.wait(lock, [this] { return !store_.idle_readers_.empty(); });
+      connection_ = store_.idle_readers_.back();
+      store_.idle_readers_.pop_back();
+    }
+    ReaderLease(const ReaderLease&) = delete;
+    ReaderLease& operator=(const ReaderLease&) = delete;
+    ~ReaderLease() {
+      {
+        std::lock_guard<std::mutex> lock(store_.readers_mu_);
+        store_.idle_readers_.push_back(connection_);
+      }
+      store_.readers_cv_.notify_one();
+    }
+    Connection* operator->() const { return connection_; }
+
+   private:
+    SqliteStore& store_;
+    Connection* connection_;
+  };
+
+  static absl::StatusOr<std::vector<RecordRevision>> ReadRevisions(Statement& query) {
+    std::vector<RecordRevision> revisions;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, query.Step());
+      if (!row) return revisions;
+      revisions.push_back(ReadRevision(query));
+    }
+  }
+
+  // Queues `item` for the writer and waits until its transaction committed or failed.
+  absl::StatusOr<CommitResult> Write(WriteItem& item) {
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (stopping_) return absl::UnavailableError("sqlite: write: the store is closing");
+      queue_.push_back(&item);
+    }
+    queue_cv_.notify_one();
+    std::unique_lock<std::mutex> lock(done_mu_);
+    item.done_cv.wait(lock, [&item] { return item.done; });
+    return std::move(item.result);
+  }
+
+  void WriterLoop() {
+    std::vector<WriteItem*> batch;
+    while (true) {
+      {
+        std::unique_lock<std::mutex> lock(queue_mu_);
+        queue_cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+        if (queue_.empty()) return;  // Stopping, and every queued write is done.
+        while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+          batch.push_back(queue_.front());
+          queue_.pop_front();
+        }
+      }
+      RunBatch(batch);
+      {
+        // Notifying under the lock: once it is released the waiter may destroy its item.
+        std::lock_guard<std::mutex> lock(done_mu_);
+        for (WriteItem* item : batch) {
+          item->done = true;
+          item->done_cv.notify_one();
+        }
+      }
+      batch.clear();
+    }
+  }
+
+  // Runs `batch` in one transaction, each item in its own savepoint, and sets every item's
+  // result. An item's OK stands only once COMMIT returned SQLITE_OK.
+  void RunBatch(const std::vector<WriteItem*>& batch) {
+    Connection& connection = *writer_;
+    if (absl::Status begin = RunQuery(kBegin); !begin.ok()) {
+      for (WriteItem* item : batch) item->result = begin;
+      return;
+    }
+    for (WriteItem* item : batch) {
+      if (absl::Status opened = RunQuery(kSavepoint); !opened.ok()) {
+        return FailBatch(batch, opened);
+      }
+      absl::StatusOr<CommitResult> result = ApplyItem(*item);
+      if (!connection.InTransaction()) {
+        // SQLite rolled the whole transaction back (I/O error, disk full …): the items
+        // applied before this one are gone too.
+        return FailBatch(
+            batch, result.ok() ? absl::UnavailableError("sqlite: write: transaction rolled back")
+                               : result.status());
+      }
+      absl::Status closed = result.ok() ? RunQuery(kRelease) : RollBackSavepoint();
+      if (!closed.ok()) return FailBatch(batch, closed);
+      item->failed_alone = !result.ok();
+      item->result = std::move(result);
+    }
+    if (absl::Status commit = RunQuery(kCommit); !commit.ok()) {
+      // Items that failed on their own keep their more specific error: nothing of theirs
+      // was written either way.
+      FailBatch(batch, commit);
+    }
+  }
+
+  absl::StatusOr<CommitResult> ApplyItem(const WriteItem& item) {
+    if (item.mutation != nullptr) return ApplyMutation(*writer_, *item.mutation);
+    RETURN_IF_ERROR(InsertAudit(*writer_, *item.audit));
+    return CommitResult{};
+  }
+
+  absl::Status RollBackSavepoint() {
+    RETURN_IF_ERROR(RunQuery(kRollbackTo));
+    return RunQuery(kRelease);
+  }
+
+  // Rolls the open transaction back and fails every item not already failed with `status`.
+  void FailBatch(const std::vector<WriteItem*>& batch, const absl::Status& status) {
+    if (writer_->InTransaction()) RunQuery(kRollback).IgnoreError();
+    for (WriteItem* item : batch) {
+      if (!item->failed_alone) item->result = status;
+    }
+  }
+
+  absl::Status RunQuery(const Query& query) {
+    ASSIGN_OR_RETURN(Statement statement, writer_->Prepare(query));
+    return statement.Run();
+  }
+
+  const int max_batch_;
+  std::unique_ptr<Connection> writer_;  // Used by the writer thread only.
+  std::vector<std::unique_ptr<Connection>> readers_;
+
+  // std::mutex rather than absl::Mutex: Debian's Abseil is a prebuilt library that
+  // ThreadSanitizer cannot see into, so absl::Mutex there yields false race reports.
+  std::mutex queue_mu_;  // Guards queue_ and stopping_.
+  std::condition_variable queue_cv_;
+  std::deque<WriteItem*> queue_;
+  bool stopping_ = false;
+
+  std::mutex done_mu_;  // Guards WriteItem::done.
+
+  std::mutex readers_mu_;  // Guards idle_readers_.
+  std::condition_variable readers_cv_;
+  std::vector<Connection*> idle_readers_;
+
+  std::thread writer_thread_;  // Last: starts after, and stops before, everything above.
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("SqliteOptions.path is empty");
+  if (options.reader_connections < 1) {
+    return absl::InvalidArgumentError("SqliteOptions.reader_connections must be at least 1");
+  }
+  if (options.max_batch < 1) {
+    return absl::InvalidArgumentError("SqliteOptions.max_batch must be at least 1");
+  }
+  ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
+                   Connection::Open(options.path, Connection::Role::kWriter, options.busy_timeout));
+  RETURN_IF_ERROR(sqlite::Migrate(*writer));
+  std::vector<std::unique_ptr<Connection>> readers;
+  for (int i = 0; i < options.reader_connections; ++i) {
+    ASSIGN_OR_RETURN(
+        std::unique_ptr<Connection> reader,
+        Connection::Open(options.path, Connection::Role::kReader, options.busy_timeout));
+    readers.push_back(std::move(reader));
+  }
+  return std::make_unique<SqliteStore>(options, std::move(writer), std::move(readers));
+}
+
+}  // namespace collabcare::store

@@ -100,6 +100,11 @@ struct Page {
 // stored (the caller should replay FindResponse); UNAVAILABLE / INTERNAL for storage failures.
 // When Commit returns OK, every part of the Mutation is durable (survives kill -9 and power
 // loss); when it returns an error, no part of it was written.
+//
+// Commit checks the request_key before the revision, so a retry whose first attempt won gets
+// ALREADY_EXISTS. INVALID_ARGUMENT for a Mutation without record.name or record.episode_id,
+// with an unknown kind or with participants on a non-episode record, and for a limit below 1.
+// Times are kept to the microsecond (rounded toward the past, as absl::ToUnixMicros does).
 class Store {
  public:
   Store() = default;
@@ -153,6 +158,8 @@ struct SqliteOptions {
   std::string path;  // database file; its folder must exist
   int reader_connections = 4;
   int max_batch = 256;  // at most this many mutations share one transaction (group commit)
+  // How long a connection waits for another process's lock before UNAVAILABLE.
+  absl::Duration busy_timeout = absl::Seconds(5);
 };
 
 // SQLite in WAL mode with synchronous=FULL. One writer thread batches concurrent mutations
