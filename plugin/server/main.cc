@@ -26,8 +26,10 @@
 #include "plugin/service/collab_service.h"
 #include "plugin/store/store.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC listen address (host:port; port 0 picks one)");
-ABSL_FLAG(std::string, data_dir, "./collabcare-data", "folder for the SQLite file and dev identity");
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "gRPC listen address (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, data_dir, "./collabcare-data",
+          "folder for the SQLite file and dev identity");
 ABSL_FLAG(std::string, db, "", "sqlite:PATH (default sqlite:<data_dir>/collabcare.db)");
 ABSL_FLAG(std::string, jwks_file, "", "JWK Set that signs callers' bearer tokens");
 ABSL_FLAG(std::string, token_issuer, "", "required `iss` of bearer tokens");
@@ -41,6 +43,9 @@ ABSL_FLAG(std::string, tls_client_ca, "",
           "PEM CA bundle: require and verify client certificates (mutual TLS)");
 ABSL_FLAG(std::string, thresholds_file, "",
           "JSON threshold table replacing the built-in one (see deploy/thresholds.example.json)");
+ABSL_FLAG(bool, print_thresholds, false,
+          "print the active threshold table as JSON (a starting point for --thresholds_file) "
+          "and exit");
 ABSL_FLAG(int, max_threads, 200,
           "upper bound on gRPC worker threads (each open WatchEpisode stream holds one)");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
@@ -70,8 +75,9 @@ absl::StatusOr<std::unique_ptr<identity::TokenVerifier>> MakeVerifier(const Cloc
     options.issuer = identity::kDevIssuer;
     options.audience = identity::kDevAudience;
     Log(LogLevel::kWarning, "dev_identity",
-        {{"note", "development identity: tokens minted by collabctl are accepted; never use "
-                  "in production"}});
+        {{"note",
+          "development identity: tokens minted by collabctl are accepted; never use "
+          "in production"}});
   } else {
     if (absl::GetFlag(FLAGS_jwks_file).empty() || absl::GetFlag(FLAGS_token_issuer).empty() ||
         absl::GetFlag(FLAGS_token_audience).empty()) {
@@ -158,6 +164,10 @@ absl::Status Run() {
     ASSIGN_OR_RETURN(std::string text,
                      ReadFile(absl::GetFlag(FLAGS_thresholds_file), "thresholds_file"));
     ASSIGN_OR_RETURN(thresholds, server::ParseThresholdTable(text));
+  }
+  if (absl::GetFlag(FLAGS_print_thresholds)) {
+    std::fputs(server::ThresholdTableToJson(thresholds).c_str(), stdout);
+    return absl::OkStatus();
   }
   ASSIGN_OR_RETURN(std::unique_ptr<identity::TokenVerifier> verifier, MakeVerifier(*clock));
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials());

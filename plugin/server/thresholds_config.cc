@@ -14,8 +14,7 @@ absl::Status PathError(const std::string& path, absl::string_view problem) {
   return absl::InvalidArgumentError(absl::StrCat("thresholds ", path, ": ", problem));
 }
 
-absl::Status ReadNumber(const json& object, const char* key, const std::string& path,
-                        double& out) {
+absl::Status ReadNumber(const json& object, const char* key, const std::string& path, double& out) {
   if (!object.contains(key)) return absl::OkStatus();
   if (!object[key].is_number()) return PathError(absl::StrCat(path, ".", key), "must be a number");
   out = object[key].get<double>();
@@ -47,8 +46,7 @@ absl::StatusOr<domain::ThresholdTable> ParseThresholdTable(const std::string& te
   domain::ThresholdTable table = domain::DefaultThresholds();
   absl::Status s;
   if (!(s = ReadNumber(doc, "goal_reliable_change", "$", table.goal_reliable_change)).ok() ||
-      !(s = ReadString(doc, "goal_reliable_change_source", "$",
-                       table.goal_reliable_change_source))
+      !(s = ReadString(doc, "goal_reliable_change_source", "$", table.goal_reliable_change_source))
            .ok() ||
       !(s = ReadNumber(doc, "goal_divergence", "$", table.goal_divergence)).ok() ||
       !(s = ReadString(doc, "goal_divergence_source", "$", table.goal_divergence_source)).ok() ||
@@ -102,6 +100,36 @@ absl::StatusOr<domain::ThresholdTable> ParseThresholdTable(const std::string& te
     }
   }
   return table;
+}
+
+std::string ThresholdTableToJson(const domain::ThresholdTable& table) {
+  json doc;
+  doc["goal_reliable_change"] = table.goal_reliable_change;
+  doc["goal_reliable_change_source"] = table.goal_reliable_change_source;
+  doc["goal_divergence"] = table.goal_divergence;
+  doc["goal_divergence_source"] = table.goal_divergence_source;
+  doc["not_on_track_reviews"] = table.not_on_track_reviews;
+  doc["not_on_track_source"] = table.not_on_track_source;
+  doc["instruments"] = json::array();
+  for (const domain::InstrumentDef& def : table.instruments) {
+    json item;
+    item["id"] = def.id;
+    item["min_items"] = def.min_items;
+    item["max_items"] = def.max_items;
+    item["item_min"] = def.item_min;
+    item["item_max"] = def.item_max;
+    item["scoring"] = def.scoring == domain::Scoring::kSum ? "sum" : "mean";
+    auto optional = [&](const char* key, const std::optional<double>& v) {
+      item[key] = v ? json(*v) : json(nullptr);
+    };
+    optional("clinical_cutoff", def.clinical_cutoff);
+    optional("reliable_change", def.reliable_change);
+    optional("alliance_cutoff", def.alliance_cutoff);
+    optional("alliance_drop", def.alliance_drop);
+    item["source"] = def.source;
+    doc["instruments"].push_back(std::move(item));
+  }
+  return doc.dump(2) + "\n";
 }
 
 }  // namespace collabcare::server

@@ -14,6 +14,9 @@ namespace collabcare::server {
 // names the JSON path of the first problem.
 absl::StatusOr<domain::ThresholdTable> ParseThresholdTable(const std::string& json);
 
+// The table as JSON in the form ParseThresholdTable reads (for `--print_thresholds`).
+std::string ThresholdTableToJson(const domain::ThresholdTable& table);
+
 }  // namespace collabcare::server
 
 #endif  // COLLABCARE_PLUGIN_SERVER_THRESHOLDS_CONFIG_H_
