@@ -56,7 +56,7 @@ constexpr char kEpisodeService[] = "collabcare.v1.EpisodeService/";
 constexpr char kGoalService[] = "collabcare.v1.GoalService/";
 constexpr char kHypothesisService[] = "collabcare.v1.HypothesisService/";
 constexpr char kReviewService[] = "collabcare.v1.ReviewService/";
-constexpr int kMaxAttempts = 5;
+constexpr int kMaxAttempts = 16;  // unconditional writes re-read and retry after a lost race
 constexpr int kMaxRecordsPerEpisode = 10000;  // progress and defaults read at most this many
 
 std::string Etag(int64_t revision) { return absl::StrCat("r", revision); }
