@@ -27,8 +27,9 @@ inline constexpr int kMaxInstrumentsPerCall = 16;
 // in the revisions) because they were given to content that no longer stands.
 absl::Status BeginContentChange(const v1::Episode& episode, const std::string& caller,
                                 v1::Review& review) {
-  RETURN_IF_ERROR(RequireOpenEpisode(episode));
+  // A non-participant learns nothing about the episode, not even that it is closed.
   if (!RoleOf(episode, caller)) return absl::NotFoundError("episode not found");
+  RETURN_IF_ERROR(RequireOpenEpisode(episode));
   if (review.status() == v1::Review::SIGNED) {
     return absl::FailedPreconditionError("the review is signed and can no longer change");
   }
@@ -42,6 +43,13 @@ void Field(std::string& out, absl::string_view tag, absl::string_view value) {
 }
 
 int64_t Tenths(double v) { return static_cast<int64_t>(std::llround(v * 10)); }
+
+std::vector<int64_t> TenthsOf(const google::protobuf::RepeatedField<double>& items) {
+  std::vector<int64_t> out;
+  out.reserve(items.size());
+  for (double item : items) out.push_back(Tenths(item));
+  return out;
+}
 
 std::string Sha256Hex(absl::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -58,11 +66,13 @@ absl::StatusOr<v1::Review> NewReview(const v1::Episode& episode, const std::stri
   if (input.goals_size() > kMaxListItems) {
     return FieldError("review.goals", "may hold at most 64 goals");
   }
+  // Participation first: a non-participant gets NOT_FOUND, never PERMISSION_DENIED or
+  // FAILED_PRECONDITION, which would reveal that the episode exists.
+  if (!RoleOf(episode, caller)) return absl::NotFoundError("episode not found");
   RETURN_IF_ERROR(RequireOpenEpisode(episode));
   if (episode.format() == v1::Episode::THERAPIST_LED && !IsTherapist(episode, caller)) {
     return absl::PermissionDeniedError("in a therapist-led episode a therapist starts reviews");
   }
-  if (!RoleOf(episode, caller)) return absl::NotFoundError("episode not found");
   v1::Review review;
   if (input.goals_size() == 0) {
     for (const v1::Goal& g : episode_goals) {
@@ -221,8 +231,8 @@ absl::StatusOr<v1::Review> SignReview(const v1::Episode& episode, const std::str
                                       const v1::Review& current, const std::string& dissent,
                                       absl::Time now) {
   RETURN_IF_ERROR(ValidateText(dissent, "dissent", /*required=*/false));
-  RETURN_IF_ERROR(RequireOpenEpisode(episode));
   if (!RoleOf(episode, caller)) return absl::NotFoundError("episode not found");
+  RETURN_IF_ERROR(RequireOpenEpisode(episode));
   if (current.status() == v1::Review::SIGNED) {
     return absl::FailedPreconditionError("the review is already signed by everyone");
   }
@@ -261,7 +271,10 @@ std::string CanonicalContent(const v1::Review& review) {
   std::vector<const v1::Rating*> ratings;
   for (const v1::Rating& r : review.ratings()) ratings.push_back(&r);
   std::sort(ratings.begin(), ratings.end(), [](const v1::Rating* a, const v1::Rating* b) {
-    return std::tie(a->rater(), a->goal()) < std::tie(b->rater(), b->goal());
+    // The score breaks ties so that the order never depends on the stored order, even for a
+    // review holding two ratings by one rater of one goal (SubmitRatings never writes one).
+    const int64_t sa = Tenths(a->score()), sb = Tenths(b->score());
+    return std::tie(a->rater(), a->goal(), sa) < std::tie(b->rater(), b->goal(), sb);
   });
   for (const v1::Rating* r : ratings) {
     Field(out, "rating.rater", r->rater());
@@ -273,7 +286,9 @@ std::string CanonicalContent(const v1::Review& review) {
   for (const v1::InstrumentScore& s : review.instrument_scores()) scores.push_back(&s);
   std::sort(scores.begin(), scores.end(),
             [](const v1::InstrumentScore* a, const v1::InstrumentScore* b) {
-              return std::tie(a->rater(), a->instrument()) < std::tie(b->rater(), b->instrument());
+              const std::vector<int64_t> ia = TenthsOf(a->items()), ib = TenthsOf(b->items());
+              return std::tie(a->rater(), a->instrument(), ia) <
+                     std::tie(b->rater(), b->instrument(), ib);
             });
   for (const v1::InstrumentScore* s : scores) {
     Field(out, "instrument.rater", s->rater());
@@ -283,10 +298,10 @@ std::string CanonicalContent(const v1::Review& review) {
 
   std::vector<const v1::Reflection*> reflections;
   for (const v1::Reflection& r : review.reflections()) reflections.push_back(&r);
-  std::sort(reflections.begin(), reflections.end(),
-            [](const v1::Reflection* a, const v1::Reflection* b) {
-              return a->participant() < b->participant();
-            });
+  std::sort(
+      reflections.begin(), reflections.end(), [](const v1::Reflection* a, const v1::Reflection* b) {
+        return std::tie(a->participant(), a->words()) < std::tie(b->participant(), b->words());
+      });
   for (const v1::Reflection* r : reflections) {
     Field(out, "reflection.participant", r->participant());
     Field(out, "reflection.words", r->words());

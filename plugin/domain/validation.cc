@@ -118,10 +118,18 @@ absl::Status ValidateRequestId(absl::string_view value, absl::string_view field)
 absl::Status ValidateDate(absl::string_view value, absl::string_view field) {
   int y = 0, m = 0, d = 0;
   std::vector<absl::string_view> parts = absl::StrSplit(value, '-');
+  // SimpleAtoi alone would also take a sign or surrounding spaces ("2026-+2-01", "2026- 2-01"),
+  // so every part must be digits only.
+  const auto digits = [](absl::string_view part) {
+    for (char c : part) {
+      if (!absl::ascii_isdigit(c)) return false;
+    }
+    return true;
+  };
   const bool shape = value.size() == 10 && parts.size() == 3 && parts[0].size() == 4 &&
-                     parts[1].size() == 2 && parts[2].size() == 2 &&
-                     absl::SimpleAtoi(parts[0], &y) && absl::SimpleAtoi(parts[1], &m) &&
-                     absl::SimpleAtoi(parts[2], &d);
+                     parts[1].size() == 2 && parts[2].size() == 2 && digits(parts[0]) &&
+                     digits(parts[1]) && digits(parts[2]) && absl::SimpleAtoi(parts[0], &y) &&
+                     absl::SimpleAtoi(parts[1], &m) && absl::SimpleAtoi(parts[2], &d);
   static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
   if (!shape || y < 1900 || y > 9999 || m < 1 || m > 12 || d < 1 || d > kDays[m - 1] ||
       (m == 2 && d == 29 && !((y % 4 == 0 && y % 100 != 0) || y % 400 == 0))) {
