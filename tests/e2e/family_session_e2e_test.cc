@@ -264,6 +264,12 @@ TEST_F(FamilySessionE2eTest, SurvivesSigkillAndResumesWatching) {
     ASSERT_FALSE(seen.empty());
     for (size_t i = 0; i < seen.size(); ++i) EXPECT_EQ(seen[i], static_cast<int64_t>(i + 1));
   }
+  // At least one event after it: whatever the watcher missed while the server died, or this.
+  v1::CreateGoalRequest after_restart;
+  after_restart.set_parent(episode.name());
+  after_restart.mutable_goal()->set_words("sleep in our own beds");
+  v1::Goal written;
+  ASSERT_TRUE(goals_->CreateGoal(As(kMother).get(), after_restart, &written).ok());
   auto resume_ctx = As(kTherapist);
   watch.set_after_sequence(resume_from);
   auto resumed = episodes_->WatchEpisode(resume_ctx.get(), watch);
