@@ -58,6 +58,7 @@ ABSL_FLAG(std::vector<std::string>, workloads, {},
 ABSL_FLAG(int, polling_threads, 2, "completion-queue threads of the load generator");
 ABSL_FLAG(int, payload_bytes, 300, "size of the echo payload and of a goal's text");
 ABSL_FLAG(int, goals, 20, "goals in the episode that GetGoal and ListGoals read");
+ABSL_FLAG(int, reviews, 64, "reviews that SubmitRatings spreads its calls over");
 ABSL_FLAG(std::string, server_binary, COLLABCARE_BENCH_SERVER_BINARY, "collabcare-server");
 ABSL_FLAG(std::string, echo_binary, COLLABCARE_BENCH_ECHO_BINARY, "bench_echo_server");
 ABSL_FLAG(std::string, tmp_dir, "",
@@ -103,6 +104,7 @@ struct Settings {
   int polling_threads;
   int payload_bytes;
   int goals;
+  int reviews;
   std::vector<std::string> only;  // workloads to run; empty runs all
 };
 
@@ -111,6 +113,7 @@ absl::StatusOr<Settings> ReadSettings() {
   s.polling_threads = absl::GetFlag(FLAGS_polling_threads);
   s.payload_bytes = absl::GetFlag(FLAGS_payload_bytes);
   s.goals = absl::GetFlag(FLAGS_goals);
+  s.reviews = std::max(1, absl::GetFlag(FLAGS_reviews));
   s.only = absl::GetFlag(FLAGS_workloads);
   for (const std::string& name : s.only) {
     if (std::find(std::begin(kWorkloadNames), std::end(kWorkloadNames), name) ==
@@ -180,7 +183,9 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(int port) {
 struct Fixture {
   std::string read_episode;  // `goals` goals and one review: GetGoal, ListGoals, SubmitRatings
   std::vector<std::string> goals;
-  std::string review;
+  // One review per in-flight call: concurrent ratings come from different people in different
+  // episodes' reviews, not all into one review (those queue on the review's write lock).
+  std::vector<std::string> reviews;
   std::vector<std::string> review_goals;
   // CreateGoal grows this episode, so the read episode keeps its size.
   std::string write_episode;
@@ -229,18 +234,20 @@ absl::StatusOr<Fixture> CreateFixture(const std::shared_ptr<grpc::Channel>& chan
                              "CreateGoal (setup)"));
     fixture.goals.push_back(goal.name());
   }
-  // A review of three goals, as with Goal-Based Outcomes (up to three goals rated 0–10).
-  v1::StartReviewRequest start;
-  start.set_parent(fixture.read_episode);
-  for (size_t i = 0; i < fixture.goals.size() && i < 3; ++i) {
-    start.mutable_review()->add_goals(fixture.goals[i]);
+  // Reviews of three goals, as with Goal-Based Outcomes (up to three goals rated 0–10).
+  for (int i = 0; i < settings.reviews; ++i) {
+    v1::StartReviewRequest start;
+    start.set_parent(fixture.read_episode);
+    for (size_t g = 0; g < fixture.goals.size() && g < 3; ++g) {
+      start.mutable_review()->add_goals(fixture.goals[g]);
+    }
+    start.set_request_id(absl::StrCat("setup-review-", i));
+    v1::Review review;
+    RETURN_IF_ERROR(FromGrpc(reviews->StartReview(Context(therapist_auth).get(), start, &review),
+                             "StartReview"));
+    fixture.reviews.push_back(review.name());
+    fixture.review_goals.assign(review.goals().begin(), review.goals().end());
   }
-  start.set_request_id("setup-review");
-  v1::Review review;
-  RETURN_IF_ERROR(
-      FromGrpc(reviews->StartReview(Context(therapist_auth).get(), start, &review), "StartReview"));
-  fixture.review = review.name();
-  fixture.review_goals.assign(review.goals().begin(), review.goals().end());
   if (fixture.review_goals.empty()) return absl::InternalError("StartReview: review has no goals");
   return fixture;
 }
@@ -296,16 +303,19 @@ std::vector<Workload> MakeWorkloads(const std::shared_ptr<grpc::Channel>& echo_c
              });
        }});
 
-  // The client rates one goal of the review, cycling through the goals and scores; each call
-  // is a new revision of the same review.
+  // The client rates one goal of a review, cycling through the goals and scores; each call is
+  // a new revision of that review. Each in-flight call has its own review.
+  auto next_review = std::make_shared<std::atomic<size_t>>(0);
   workloads.push_back(
       {"submit_ratings", Kind::kWrite, &server, [=, &fixture] {
+         const std::string review =
+             fixture.reviews[next_review->fetch_add(1) % fixture.reviews.size()];
          return MakeSlot<v1::SubmitRatingsRequest, v1::Review>(
              client_auth,
              [reviews](grpc::ClientContext* c, const v1::SubmitRatingsRequest& r,
                        grpc::CompletionQueue* cq) { return reviews->AsyncSubmitRatings(c, r, cq); },
-             [&fixture, n = uint64_t{0}](v1::SubmitRatingsRequest& r) mutable {
-               r.set_name(fixture.review);
+             [&fixture, review, n = uint64_t{0}](v1::SubmitRatingsRequest& r) mutable {
+               r.set_name(review);
                r.clear_ratings();
                v1::Rating* rating = r.add_ratings();
                rating->set_goal(fixture.review_goals[n % fixture.review_goals.size()]);
