@@ -50,8 +50,9 @@ $ctl --as=Patient/123 hypotheses respond "$H" --stance=partly-fits \
 
 say "A shared review: both rate, reflect, agree a next step and sign"
 R=$($ctl --as=Patient/123 -q reviews start "$E")
-$ctl --as=Patient/123 -q reviews rate "$R" --goal="$G1"=4 --goal="$G2"=6 --instrument=ORS=5.1,6.0,4.8,5.5 >/dev/null
-$ctl --as=Practitioner/9 -q reviews rate "$R" --goal="$G1"=5 --goal="$G2"=6 --instrument=SRS=9.1,9.4,8.8,9.0 >/dev/null
+$ctl --as=Patient/123 -q reviews rate "$R" --goal="$G1"=4 --goal="$G2"=6 \
+  --instrument=ORS=5.1,6.0,4.8,5.5 --instrument=SRS=9.1,9.4,8.8,9.0 >/dev/null
+$ctl --as=Practitioner/9 -q reviews rate "$R" --goal="$G1"=5 --goal="$G2"=6 >/dev/null
 $ctl --as=Patient/123 -q reviews reflect "$R" --words="Sleeping a bit better since I stopped checking email late" >/dev/null
 $ctl --as=Patient/123 -q reviews next-step "$R" --text="Phone off at 10 pm, call my sister on Sunday" --due=2026-12-06 >/dev/null
 $ctl --as=Patient/123 -q reviews sign "$R" >/dev/null

@@ -150,6 +150,10 @@ absl::StatusOr<v1::Review> SubmitRatings(const v1::Episode& episode, const std::
     if (!s.rater().empty() && s.rater() != caller) {
       return absl::PermissionDeniedError("each participant rates only for themselves");
     }
+    if (thresholds.Find(s.instrument())->client_side_only && !IsClientSide(episode, caller)) {
+      return absl::PermissionDeniedError(
+          absl::StrCat(s.instrument(), " is completed by clients and family members"));
+    }
   }
 
   v1::Review next = current;

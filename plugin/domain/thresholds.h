@@ -32,6 +32,9 @@ struct InstrumentDef {
   std::optional<double> alliance_drop;
   // Where the values come from (author, year, document), shown with every flag.
   std::string source;
+  // Completed by clients and family members only (ORS, SRS and GBO are the client's view;
+  // a therapist's score there would be read against cut-offs made for clients).
+  bool client_side_only = true;
 };
 
 struct ThresholdTable {

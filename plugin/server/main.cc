@@ -46,6 +46,10 @@ ABSL_FLAG(std::string, thresholds_file, "",
 ABSL_FLAG(bool, print_thresholds, false,
           "print the active threshold table as JSON (a starting point for --thresholds_file) "
           "and exit");
+ABSL_FLAG(std::string, audit_reads, "queued",
+          "queued: a read's audit record is committed with the next group commit (a crash can "
+          "lose the last milliseconds of read audits); durable: every read waits for its audit "
+          "record's fsync");
 ABSL_FLAG(int, max_threads, 200,
           "upper bound on gRPC worker threads (each open WatchEpisode stream holds one)");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
@@ -176,6 +180,13 @@ absl::Status Run() {
   service::EventHub hub;
   service::CollabService::Options options;
   options.thresholds = &thresholds;
+  const std::string audit_reads = absl::GetFlag(FLAGS_audit_reads);
+  if (audit_reads != "queued" && audit_reads != "durable") {
+    return absl::InvalidArgumentError("--audit_reads must be queued or durable");
+  }
+  options.read_audit = audit_reads == "durable"
+                           ? service::CollabService::Options::ReadAudit::kDurable
+                           : service::CollabService::Options::ReadAudit::kQueued;
   service::CollabService service(*store, *clock, *ids, hub, options);
   std::vector<std::unique_ptr<grpc::Service>> services =
       grpcface::NewV1Services(service, *verifier, hub);

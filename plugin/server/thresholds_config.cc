@@ -83,6 +83,12 @@ absl::StatusOr<domain::ThresholdTable> ParseThresholdTable(const std::string& te
           !(s = ReadString(item, "source", path, def.source)).ok()) {
         return s;
       }
+      if (item.contains("client_side_only")) {
+        if (!item["client_side_only"].is_boolean()) {
+          return PathError(path + ".client_side_only", "must be true or false");
+        }
+        def.client_side_only = item["client_side_only"].get<bool>();
+      }
       if (def.id.empty()) return PathError(path + ".id", "is required");
       if (def.source.empty()) return PathError(path + ".source", "is required: cite the source");
       if (scoring != "sum" && scoring != "mean") {
@@ -127,6 +133,7 @@ std::string ThresholdTableToJson(const domain::ThresholdTable& table) {
     optional("alliance_cutoff", def.alliance_cutoff);
     optional("alliance_drop", def.alliance_drop);
     item["source"] = def.source;
+    item["client_side_only"] = def.client_side_only;
     doc["instruments"].push_back(std::move(item));
   }
   return doc.dump(2) + "\n";

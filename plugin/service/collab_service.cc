@@ -148,6 +148,10 @@ absl::StatusOr<Record> CollabService::Read(Context& ctx, absl::StatusOr<Record> 
                             ctx.episode_id,
                             static_cast<int>(result.status().code()),
                             ""};
+  if (options_.read_audit == Options::ReadAudit::kQueued) {
+    store_.AuditLater(record);
+    return result;
+  }
   absl::Status audited = store_.Audit(record);
   // Nothing is disclosed unless the disclosure is on record.
   if (!audited.ok() && result.ok()) return absl::UnavailableError("audit log unavailable");
@@ -156,7 +160,8 @@ absl::StatusOr<Record> CollabService::Read(Context& ctx, absl::StatusOr<Record> 
 
 template <typename Record, typename Fn>
 absl::StatusOr<Record> CollabService::Mutate(Context& ctx, const google::protobuf::Message& request,
-                                             const std::string& request_id, Fn&& fn) {
+                                             const std::string& request_id,
+                                             const std::string& existing, Fn&& fn) {
   ctx.request_id = request_id;
   if (absl::Status s = domain::ValidateRequestId(request_id, "request_id"); !s.ok()) {
     AuditOutcome(ctx, s);
@@ -172,24 +177,36 @@ absl::StatusOr<Record> CollabService::Mutate(Context& ctx, const google::protobu
     ASSIGN_OR_RETURN(Record record, Parse<Record>(found->response));
     return std::optional<Record>(std::move(record));
   };
+  // A retry is recognised when its change is refused (the store keeps request keys unique and
+  // checks them first) or when the use case fails because the first attempt already changed
+  // things (a stale etag, a signed review): either way the first result is replayed. So the
+  // common case, a new request, costs no extra read.
   if (!request_id.empty()) {
     key = absl::StrCat(ctx.caller, "\n", request_id);
     fingerprint = Sha256Hex(absl::StrCat(ctx.action, "\n", DeterministicBytes(request)));
-    absl::StatusOr<std::optional<Record>> replayed = replay();
-    if (!replayed.ok()) {
-      AuditOutcome(ctx, replayed.status());
-      return replayed.status();
-    }
-    if (*replayed) return **replayed;
   }
+  auto replay_or = [&](const absl::Status& status) -> absl::StatusOr<Record> {
+    if (!key.empty()) {
+      absl::StatusOr<std::optional<Record>> replayed = replay();
+      if (!replayed.ok()) {
+        AuditOutcome(ctx, replayed.status());
+        return replayed.status();
+      }
+      if (*replayed) return **replayed;
+    }
+    AuditOutcome(ctx, status);
+    return status;
+  };
 
+  std::unique_lock<std::mutex> record_lock;
+  if (!existing.empty()) {
+    record_lock = std::unique_lock<std::mutex>(
+        write_locks_[std::hash<std::string>{}(existing) % kWriteLockStripes]);
+  }
   absl::Status last;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     absl::StatusOr<Change<Record>> change = fn();
-    if (!change.ok()) {
-      AuditOutcome(ctx, change.status());
-      return change.status();
-    }
+    if (!change.ok()) return replay_or(change.status());
     Record& record = change->record;
     const absl::Time now = clock_.Now();
     v1::RecordMeta* meta = record.mutable_meta();
@@ -220,11 +237,8 @@ absl::StatusOr<Record> CollabService::Mutate(Context& ctx, const google::protobu
     }
     last = committed.status();
     if (absl::IsAborted(last) && !change->conditional) continue;  // lost a race: re-read
-    if (absl::IsAlreadyExists(last) && !key.empty()) {
-      // The same request committed concurrently; answer with its result.
-      absl::StatusOr<std::optional<Record>> replayed = replay();
-      if (replayed.ok() && *replayed) return **replayed;
-    }
+    // The request was already written (a retry, or the same request racing): its result.
+    if (absl::IsAlreadyExists(last) && !key.empty()) return replay_or(last);
     break;
   }
   if (absl::IsAborted(last)) {
@@ -333,7 +347,7 @@ absl::StatusOr<v1::Episode> CollabService::CreateEpisode(const std::string& call
                                                          const v1::CreateEpisodeRequest& request) {
   Context ctx{caller, absl::StrCat(kEpisodeService, "CreateEpisode"), "", "", ""};
   return Mutate<v1::Episode>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Episode>> {
+      ctx, request, request.request_id(), "", [&]() -> absl::StatusOr<Change<v1::Episode>> {
         ASSIGN_OR_RETURN(v1::Episode episode, domain::NewEpisode(caller, request.episode()));
         const std::string id = ids_.NewId();
         episode.set_name(domain::EpisodeName(id));
@@ -376,7 +390,8 @@ absl::StatusOr<v1::Episode> CollabService::UpdateEpisode(const std::string& call
   Context ctx{caller, absl::StrCat(kEpisodeService, "UpdateEpisode"), request.episode().name(), "",
               ""};
   return Mutate<v1::Episode>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Episode>> {
+      ctx, request, request.request_id(), request.episode().name(),
+      [&]() -> absl::StatusOr<Change<v1::Episode>> {
         ASSIGN_OR_RETURN(std::string id,
                          domain::ParseEpisodeName(request.episode().name(), "episode.name"));
         ASSIGN_OR_RETURN(v1::Episode current, LoadEpisodeFor(caller, id));
@@ -469,7 +484,7 @@ absl::StatusOr<v1::Goal> CollabService::CreateGoal(const std::string& caller,
                                                    const v1::CreateGoalRequest& request) {
   Context ctx{caller, absl::StrCat(kGoalService, "CreateGoal"), request.parent(), "", ""};
   return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Goal>> {
+      ctx, request, request.request_id(), "", [&]() -> absl::StatusOr<Change<v1::Goal>> {
         ASSIGN_OR_RETURN(std::string id, domain::ParseEpisodeName(request.parent(), "parent"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, id));
         ASSIGN_OR_RETURN(v1::Goal goal, domain::NewGoal(episode, caller, request.goal()));
@@ -514,7 +529,8 @@ absl::StatusOr<v1::Goal> CollabService::UpdateGoal(const std::string& caller,
                                                    const v1::UpdateGoalRequest& request) {
   Context ctx{caller, absl::StrCat(kGoalService, "UpdateGoal"), request.goal().name(), "", ""};
   return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Goal>> {
+      ctx, request, request.request_id(), request.goal().name(),
+      [&]() -> absl::StatusOr<Change<v1::Goal>> {
         ASSIGN_OR_RETURN(domain::ChildName n,
                          domain::ParseChildName(request.goal().name(), "goals", "goal.name"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
@@ -537,7 +553,8 @@ absl::StatusOr<v1::Goal> CollabService::RestateGoal(const std::string& caller,
                                                     const v1::RestateGoalRequest& request) {
   Context ctx{caller, absl::StrCat(kGoalService, "RestateGoal"), request.name(), "", ""};
   return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Goal>> {
+      ctx, request, request.request_id(), request.name(),
+      [&]() -> absl::StatusOr<Change<v1::Goal>> {
         ASSIGN_OR_RETURN(domain::ChildName n,
                          domain::ParseChildName(request.name(), "goals", "name"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
@@ -559,7 +576,8 @@ absl::StatusOr<v1::Goal> CollabService::ConfirmUnderstanding(
     const std::string& caller, const v1::ConfirmUnderstandingRequest& request) {
   Context ctx{caller, absl::StrCat(kGoalService, "ConfirmUnderstanding"), request.name(), "", ""};
   return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Goal>> {
+      ctx, request, request.request_id(), request.name(),
+      [&]() -> absl::StatusOr<Change<v1::Goal>> {
         ASSIGN_OR_RETURN(domain::ChildName n,
                          domain::ParseChildName(request.name(), "goals", "name"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
@@ -616,7 +634,7 @@ absl::StatusOr<v1::Hypothesis> CollabService::ShareHypothesis(
   Context ctx{caller, absl::StrCat(kHypothesisService, "ShareHypothesis"), request.parent(), "",
               ""};
   return Mutate<v1::Hypothesis>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
+      ctx, request, request.request_id(), "", [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
         ASSIGN_OR_RETURN(std::string id, domain::ParseEpisodeName(request.parent(), "parent"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, id));
         std::set<std::string> goals;
@@ -672,7 +690,8 @@ absl::StatusOr<v1::Hypothesis> CollabService::ReviseHypothesis(
   Context ctx{caller, absl::StrCat(kHypothesisService, "ReviseHypothesis"),
               request.hypothesis().name(), "", ""};
   return Mutate<v1::Hypothesis>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
+      ctx, request, request.request_id(), request.hypothesis().name(),
+      [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
         ASSIGN_OR_RETURN(
             domain::ChildName n,
             domain::ParseChildName(request.hypothesis().name(), "hypotheses", "hypothesis.name"));
@@ -705,7 +724,8 @@ absl::StatusOr<v1::Hypothesis> CollabService::RespondToHypothesis(
   Context ctx{caller, absl::StrCat(kHypothesisService, "RespondToHypothesis"), request.name(), "",
               ""};
   return Mutate<v1::Hypothesis>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
+      ctx, request, request.request_id(), request.name(),
+      [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
         ASSIGN_OR_RETURN(domain::ChildName n,
                          domain::ParseChildName(request.name(), "hypotheses", "name"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
@@ -754,7 +774,7 @@ absl::StatusOr<v1::Review> CollabService::StartReview(const std::string& caller,
                                                       const v1::StartReviewRequest& request) {
   Context ctx{caller, absl::StrCat(kReviewService, "StartReview"), request.parent(), "", ""};
   return Mutate<v1::Review>(
-      ctx, request, request.request_id(), [&]() -> absl::StatusOr<Change<v1::Review>> {
+      ctx, request, request.request_id(), "", [&]() -> absl::StatusOr<Change<v1::Review>> {
         ASSIGN_OR_RETURN(std::string id, domain::ParseEpisodeName(request.parent(), "parent"));
         ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, id));
         ASSIGN_OR_RETURN(std::vector<v1::Goal> goals, LoadAll<v1::Goal>(id, RecordKind::kGoal));
@@ -802,16 +822,17 @@ absl::StatusOr<v1::Review> CollabService::ChangeReview(
     const std::string& name, const std::string& etag, const std::string& request_id,
     v1::EpisodeEvent::Kind event, Rule&& rule) {
   Context ctx{caller, absl::StrCat(kReviewService, method), name, "", ""};
-  return Mutate<v1::Review>(ctx, request, request_id, [&]() -> absl::StatusOr<Change<v1::Review>> {
-    ASSIGN_OR_RETURN(domain::ChildName n, domain::ParseChildName(name, "reviews", "name"));
-    ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-    ASSIGN_OR_RETURN(v1::Review current, LoadLatest<v1::Review>(name));
-    RETURN_IF_ERROR(CheckEtag(etag, current.meta(), "etag"));
-    ASSIGN_OR_RETURN(v1::Review next, rule(episode, current));
-    Change<v1::Review> change{next,  RecordKind::kReview, n.episode_id,
-                              event, std::nullopt,        !etag.empty()};
-    return change;
-  });
+  return Mutate<v1::Review>(
+      ctx, request, request_id, name, [&]() -> absl::StatusOr<Change<v1::Review>> {
+        ASSIGN_OR_RETURN(domain::ChildName n, domain::ParseChildName(name, "reviews", "name"));
+        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
+        ASSIGN_OR_RETURN(v1::Review current, LoadLatest<v1::Review>(name));
+        RETURN_IF_ERROR(CheckEtag(etag, current.meta(), "etag"));
+        ASSIGN_OR_RETURN(v1::Review next, rule(episode, current));
+        Change<v1::Review> change{next,  RecordKind::kReview, n.episode_id,
+                                  event, std::nullopt,        !etag.empty()};
+        return change;
+      });
 }
 
 absl::StatusOr<v1::Review> CollabService::SubmitRatings(const std::string& caller,

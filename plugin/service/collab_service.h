@@ -4,7 +4,9 @@
 #ifndef COLLABCARE_PLUGIN_SERVICE_COLLAB_SERVICE_H_
 #define COLLABCARE_PLUGIN_SERVICE_COLLAB_SERVICE_H_
 
+#include <array>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -43,6 +45,11 @@ class CollabService {
     const domain::ThresholdTable* thresholds = &domain::DefaultThresholds();
     int default_page_size = 50;
     int max_page_size = 200;
+    // Whether a read waits until its audit record is durable (kDurable) or returns once the
+    // record is queued for the next group commit (kQueued: a crash may lose the audit of the
+    // reads of the last few milliseconds; writes are always audited in their own transaction).
+    enum class ReadAudit { kDurable, kQueued };
+    ReadAudit read_audit = ReadAudit::kQueued;
   };
 
   // Collaborators are not owned and must outlive the service.
@@ -128,9 +135,14 @@ class CollabService {
   template <typename Record>
   struct Change;
 
+  // Writes the change `fn` computes, with idempotency, retries after lost races and audit.
+  // `existing` names the record being changed (empty for a new record): writers of one record
+  // in this process queue on a lock instead of racing, so unconditional writes do not fail
+  // under contention.
   template <typename Record, typename Fn>
   absl::StatusOr<Record> Mutate(Context& ctx, const google::protobuf::Message& request,
-                                const std::string& request_id, Fn&& fn);
+                                const std::string& request_id, const std::string& existing,
+                                Fn&& fn);
   template <typename Record>
   absl::StatusOr<Record> Read(Context& ctx, absl::StatusOr<Record> result);
   absl::StatusOr<v1::Episode> LoadEpisodeFor(const std::string& caller,
@@ -156,6 +168,8 @@ class CollabService {
   absl::StatusOr<int> PageSize(int requested) const;
   void AuditOutcome(const Context& ctx, const absl::Status& status);
 
+  static constexpr size_t kWriteLockStripes = 256;
+  std::array<std::mutex, kWriteLockStripes> write_locks_;
   store::Store& store_;
   const Clock& clock_;
   IdGenerator& ids_;

@@ -1,6 +1,10 @@
 // The SQLite Store: WAL, synchronous=FULL, one writer thread that group-commits concurrent
 // mutations (one transaction and one fsync per batch, one SAVEPOINT per mutation), and a pool
 // of reader connections that read beside it.
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -9,13 +13,16 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "plugin/common/log.h"
 #include "plugin/common/status_macros.h"
 #include "plugin/store/sqlite_connection.h"
 #include "plugin/store/sqlite_schema.h"
@@ -233,11 +240,58 @@ absl::StatusOr<CommitResult> ApplyMutation(Connection& connection, const Mutatio
   return CommitResult{.sequence = sequence};
 }
 
+// The latest revision of recently used records, so the reads that every call makes (its
+// episode, the record it changes) do not go to SQLite. Correct because this process is the
+// only writer of the file (OpenSqliteStore holds an exclusive lock): the writer publishes each
+// committed revision, and a reader's fill never replaces a newer revision. Thread-safe.
+class LatestCache {
+ public:
+  explicit LatestCache(size_t max_bytes) : max_bytes_(max_bytes) {}
+
+  std::optional<RecordRevision> Get(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(name);
+    if (it == entries_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  // Keeps `revision` unless a newer one of the same record is already kept.
+  void Offer(const RecordRevision& revision) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = entries_.find(revision.name);
+    if (it != entries_.end()) {
+      if (it->second.revision >= revision.revision) return;
+      bytes_ -= Size(it->second);
+      it->second = revision;
+    } else {
+      if (bytes_ + Size(revision) > max_bytes_) {
+        entries_.clear();  // crude but bounded; the working set refills it
+        bytes_ = 0;
+      }
+      entries_.emplace(revision.name, revision);
+    }
+    bytes_ += Size(revision);
+  }
+
+ private:
+  static size_t Size(const RecordRevision& r) {
+    return r.name.size() * 2 + r.episode_id.size() + r.actor.size() + r.data.size() + 128;
+  }
+
+  const size_t max_bytes_;
+  std::mutex mu_;
+  std::unordered_map<std::string, RecordRevision> entries_;
+  size_t bytes_ = 0;
+};
+
 class SqliteStore final : public Store {
  public:
   SqliteStore(const SqliteOptions& options, std::unique_ptr<Connection> writer,
               std::vector<std::unique_ptr<Connection>> readers)
-      : max_batch_(options.max_batch), writer_(std::move(writer)), readers_(std::move(readers)) {
+      : max_batch_(options.max_batch),
+        cache_(options.cache_bytes),
+        writer_(std::move(writer)),
+        readers_(std::move(readers)) {
     for (const auto& reader : readers_) idle_readers_.push_back(reader.get());
     writer_thread_ = std::thread([this] { WriterLoop(); });
   }
@@ -250,7 +304,11 @@ class SqliteStore final : public Store {
     }
     queue_cv_.notify_one();
     writer_thread_.join();
+    if (lock_fd_ >= 0) ::close(lock_fd_);
   }
+
+  // Takes ownership of the file descriptor holding the database's exclusive lock.
+  void HoldLock(int fd) { lock_fd_ = fd; }
 
   absl::StatusOr<CommitResult> Commit(const Mutation& mutation) override {
     RETURN_IF_ERROR(internal::CheckMutation(mutation));
@@ -265,6 +323,26 @@ class SqliteStore final : public Store {
     return Write(item).status();
   }
 
+  void AuditLater(const AuditRecord& record) override {
+    // Owned by the writer, which deletes it after its batch; nobody waits for it.
+    auto* item = new WriteItem;
+    item->owned_audit = record;
+    item->audit = &item->owned_audit;
+    item->detached = true;
+    {
+      std::lock_guard<std::mutex> lock(queue_mu_);
+      if (!stopping_) {
+        queue_.push_back(item);
+        item = nullptr;
+      }
+    }
+    if (item != nullptr) {
+      delete item;  // closing: nothing can be queued any more
+      return;
+    }
+    queue_cv_.notify_one();
+  }
+
   absl::StatusOr<std::optional<StoredResponse>> FindResponse(
       const std::string& request_key) override {
     ReaderLease reader(*this);
@@ -275,11 +353,17 @@ class SqliteStore final : public Store {
   }
 
   absl::StatusOr<RecordRevision> GetLatest(const std::string& name) override {
-    ReaderLease reader(*this);
-    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetLatest));
-    ASSIGN_OR_RETURN(const bool found, query.BindText(1, name).Step());
-    if (!found) return absl::NotFoundError("no record with that name");
-    return ReadRevision(query);
+    if (std::optional<RecordRevision> cached = cache_.Get(name)) return *std::move(cached);
+    RecordRevision revision;
+    {
+      ReaderLease reader(*this);
+      ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetLatest));
+      ASSIGN_OR_RETURN(const bool found, query.BindText(1, name).Step());
+      if (!found) return absl::NotFoundError("no record with that name");
+      revision = ReadRevision(query);
+    }
+    cache_.Offer(revision);
+    return revision;
   }
 
   absl::StatusOr<RecordRevision> GetRevision(const std::string& name, int64_t revision) override {
@@ -390,6 +474,8 @@ class SqliteStore final : public Store {
     bool failed_alone = false;  // its own error, its savepoint rolled back
     bool done = false;          // guarded by done_mu_
     std::condition_variable done_cv;
+    bool detached = false;    // queued by AuditLater: the writer deletes it, nobody waits
+    AuditRecord owned_audit;  // the record, when detached
   };
 
   // A reader connection held by one thread for one read.
@@ -456,6 +542,14 @@ class SqliteStore final : public Store {
         // Notifying under the lock: once it is released the waiter may destroy its item.
         std::lock_guard<std::mutex> lock(done_mu_);
         for (WriteItem* item : batch) {
+          if (item->detached) {
+            if (!item->result.ok()) {
+              Log(LogLevel::kError, "audit_write_failed",
+                  {{"code", absl::StatusCodeToString(item->result.status().code())}});
+            }
+            delete item;
+            continue;
+          }
           item->done = true;
           item->done_cv.notify_one();
         }
@@ -492,7 +586,10 @@ class SqliteStore final : public Store {
     if (absl::Status commit = RunQuery(kCommit); !commit.ok()) {
       // Items that failed on their own keep their more specific error: nothing of theirs
       // was written either way.
-      FailBatch(batch, commit);
+      return FailBatch(batch, commit);
+    }
+    for (WriteItem* item : batch) {
+      if (item->mutation != nullptr && item->result.ok()) cache_.Offer(item->mutation->record);
     }
   }
 
@@ -521,8 +618,10 @@ class SqliteStore final : public Store {
   }
 
   const int max_batch_;
+  LatestCache cache_;
   std::unique_ptr<Connection> writer_;  // Used by the writer thread only.
   std::vector<std::unique_ptr<Connection>> readers_;
+  int lock_fd_ = -1;
 
   // std::mutex rather than absl::Mutex: Debian's Abseil is a prebuilt library that
   // ThreadSanitizer cannot see into, so absl::Mutex there yields false race reports.
@@ -550,6 +649,17 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& opti
   if (options.max_batch < 1) {
     return absl::InvalidArgumentError("SqliteOptions.max_batch must be at least 1");
   }
+  // One server per database file: the store caches what it wrote, so a second writer would
+  // make that cache wrong. The lock is released when the process ends, however it ends.
+  const std::string lock_path = options.path + ".lock";
+  const int lock_fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock_fd < 0) return absl::UnavailableError("sqlite: cannot create the lock file");
+  if (::flock(lock_fd, LOCK_EX | LOCK_NB) != 0) {
+    ::close(lock_fd);
+    return absl::FailedPreconditionError(
+        "sqlite: another collabcare-server is using this database");
+  }
+  auto release_lock = absl::MakeCleanup([lock_fd] { ::close(lock_fd); });
   ASSIGN_OR_RETURN(std::unique_ptr<Connection> writer,
                    Connection::Open(options.path, Connection::Role::kWriter, options.busy_timeout));
   RETURN_IF_ERROR(sqlite::Migrate(*writer));
@@ -560,7 +670,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& opti
         Connection::Open(options.path, Connection::Role::kReader, options.busy_timeout));
     readers.push_back(std::move(reader));
   }
-  return std::make_unique<SqliteStore>(options, std::move(writer), std::move(readers));
+  auto store = std::make_unique<SqliteStore>(options, std::move(writer), std::move(readers));
+  store->HoldLock(lock_fd);
+  std::move(release_lock).Cancel();
+  return store;
 }
 
 }  // namespace collabcare::store

@@ -121,6 +121,11 @@ class Store {
   // Appends audit records for reads and refused calls. Durable on return.
   virtual absl::Status Audit(const AuditRecord& record) = 0;
 
+  // Queues an audit record to be written with the next transaction and returns without
+  // waiting for it to be durable (records keep their order). A crash can lose what was queued
+  // in the last moments; use Audit where that is not acceptable.
+  virtual void AuditLater(const AuditRecord& record) = 0;
+
   virtual absl::StatusOr<RecordRevision> GetLatest(const std::string& name) = 0;
   virtual absl::StatusOr<RecordRevision> GetRevision(const std::string& name, int64_t revision) = 0;
 
@@ -160,11 +165,14 @@ struct SqliteOptions {
   int max_batch = 256;  // at most this many mutations share one transaction (group commit)
   // How long a connection waits for another process's lock before UNAVAILABLE.
   absl::Duration busy_timeout = absl::Seconds(5);
+  // Latest revisions kept in memory for GetLatest (bounded; cleared when full).
+  size_t cache_bytes = 16 << 20;
 };
 
 // SQLite in WAL mode with synchronous=FULL. One writer thread batches concurrent mutations
 // into one transaction and one fsync (group commit) and acknowledges each only after COMMIT.
-// Applies schema migrations on open.
+// Applies schema migrations on open. Holds an exclusive lock on `<path>.lock` while open:
+// a second store on the same file gets FAILED_PRECONDITION.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options);
 
 }  // namespace collabcare::store

@@ -60,8 +60,11 @@ class GrpcApiTest : public ::testing::TestWithParam<StoreKind> {
       ASSERT_TRUE(sqlite.ok()) << sqlite.status();
       store_ = std::move(*sqlite);
     }
-    service_ = std::make_unique<service::CollabService>(*store_, clock_, ids_, hub_,
-                                                        service::CollabService::Options{});
+    service::CollabService::Options service_options;
+    // Reads wait for their audit record, so the audit tests can read it back at once.
+    service_options.read_audit = service::CollabService::Options::ReadAudit::kDurable;
+    service_ =
+        std::make_unique<service::CollabService>(*store_, clock_, ids_, hub_, service_options);
     grpcface::FaceOptions face;
     face.watch_poll = absl::Milliseconds(200);
     services_ = grpcface::NewV1Services(*service_, *verifier_, hub_, face);
@@ -415,15 +418,25 @@ TEST_P(GrpcApiTest, FamilySessionIsRatedAndSignedByEveryone) {
     v1::Rating* r = req.add_ratings();
     r->set_goal(goal.name());
     r->set_score(score);
-    v1::InstrumentScore* ors = req.add_instrument_scores();
-    ors->set_instrument("ORS");
-    for (double item : {5.0, 6.5, 7.0, 4.2}) ors->add_items(item);
+    if (who != kTherapist) {  // the ORS is the client's and family's own view
+      v1::InstrumentScore* ors = req.add_instrument_scores();
+      ors->set_instrument("ORS");
+      for (double item : {5.0, 6.5, 7.0, 4.2}) ors->add_items(item);
+    }
     grpc::Status s = reviews_->SubmitRatings(As(who).get(), req, &review);
     ASSERT_TRUE(s.ok()) << s.error_message();
   };
   rate(kClient, 6);
   rate(kMother, 3);
   rate(kTherapist, 5.5);
+  v1::SubmitRatingsRequest therapist_ors;
+  therapist_ors.set_name(review.name());
+  v1::InstrumentScore* ors = therapist_ors.add_instrument_scores();
+  ors->set_instrument("ORS");
+  for (double item : {5.0, 6.5, 7.0, 4.2}) ors->add_items(item);
+  v1::Review refused;
+  EXPECT_EQ(reviews_->SubmitRatings(As(kTherapist).get(), therapist_ors, &refused).error_code(),
+            grpc::PERMISSION_DENIED);
   // Rating for someone else is refused.
   v1::SubmitRatingsRequest forged;
   forged.set_name(review.name());
