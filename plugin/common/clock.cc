@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdlib>
 
 #include "absl/time/clock.h"
@@ -18,12 +19,19 @@ class SystemClock final : public Clock {
 
 class RandomIdGenerator final : public IdGenerator {
  public:
+  // 9 characters of milliseconds since 1970 (so names sort in creation order and lists come
+  // out oldest first) and 11 random characters (55 bits).
   std::string NewId() override {
     static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
-    std::array<unsigned char, 20> bytes;
+    std::string id(20, 'a');
+    uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
+    for (int i = 8; i >= 0; --i) {
+      id[i] = kAlphabet[millis & 31];
+      millis >>= 5;
+    }
+    std::array<unsigned char, 11> bytes;
     if (RAND_bytes(bytes.data(), bytes.size()) != 1) std::abort();  // No entropy: cannot go on.
-    std::string id(bytes.size(), 'a');
-    for (size_t i = 0; i < bytes.size(); ++i) id[i] = kAlphabet[bytes[i] & 31];
+    for (size_t i = 0; i < bytes.size(); ++i) id[9 + i] = kAlphabet[bytes[i] & 31];
     return id;
   }
 };

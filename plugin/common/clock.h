@@ -19,15 +19,16 @@ class Clock {
 // The wall clock.
 std::unique_ptr<Clock> NewSystemClock();
 
-// Makes ids for new records: 20 lowercase base-32 characters from a CSPRNG, so ids neither
-// collide nor reveal how many records exist. Thread-safe.
+// Makes ids for new records: 20 lowercase base-32 characters, a millisecond timestamp and 55
+// random bits from a CSPRNG, so ids sort by creation, do not collide and do not reveal how
+// many records exist. Thread-safe.
 class IdGenerator {
  public:
   virtual ~IdGenerator() = default;
   virtual std::string NewId() = 0;
 };
 
-// Ids from OpenSSL's RAND_bytes.
+// Ids from the wall clock and OpenSSL's RAND_bytes.
 std::unique_ptr<IdGenerator> NewRandomIdGenerator();
 
 }  // namespace collabcare

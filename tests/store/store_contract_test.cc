@@ -320,6 +320,24 @@ TEST_P(StoreContractTest, ListEpisodesOfFollowsParticipantChanges) {
             (std::vector<std::string>{"episodes/e1", "episodes/e3"}));
 }
 
+TEST_P(StoreContractTest, QueuedAuditIsDurableOnceALaterCommitReturns) {
+  AuditRecord read = {.time = At(10),
+                      .actor = "Patient/a",
+                      .action = "collabcare.v1.GoalService/GetGoal",
+                      .resource = "episodes/e1/goals/g1",
+                      .episode_id = "e1",
+                      .outcome = 0,
+                      .request_id = ""};
+  store_->AuditLater(read);
+  Mutation mutation = MakeMutation("e1", "episodes/e1/goals/g1", RecordKind::kGoal, 1);
+  mutation.audit.time = At(20);
+  MustCommit(mutation);
+  ASSERT_OK_AND_ASSIGN(auto records, store_->ReadAudit(At(0), At(100), 100));
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].actor, "Patient/a");
+  EXPECT_EQ(records[0].action, "collabcare.v1.GoalService/GetGoal");
+}
+
 TEST_P(StoreContractTest, AuditAndReadAuditByTimeRange) {
   AuditRecord read = {.time = At(10),
                       .actor = "Patient/a",
