@@ -22,7 +22,8 @@ class RandomIdGenerator final : public IdGenerator {
   // 9 characters of milliseconds since 1970 (so names sort in creation order and lists come
   // out oldest first) and 11 random characters (55 bits).
   std::string NewId() override {
-    static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+    // In ASCII order, so that the text of the ids sorts like the numbers they encode.
+    static constexpr char kAlphabet[] = "234567abcdefghijklmnopqrstuvwxyz";
     std::string id(20, 'a');
     uint64_t millis = static_cast<uint64_t>(absl::ToUnixMillis(absl::Now()));
     for (int i = 8; i >= 0; --i) {
