@@ -243,7 +243,9 @@ absl::StatusOr<CommitResult> ApplyMutation(Connection& connection, const Mutatio
 // The latest revision of recently used records, so the reads that every call makes (its
 // episode, the record it changes) do not go to SQLite. Correct because this process is the
 // only writer of the file (OpenSqliteStore holds an exclusive lock): the writer publishes each
-// committed revision, and a reader's fill never replaces a newer revision. Thread-safe.
+// revision once it is committed, a reader's fill never replaces a newer revision, and a fill
+// read before the cache was last cleared is dropped (it might predate a publication that the
+// clearing removed). Thread-safe.
 class LatestCache {
  public:
   explicit LatestCache(size_t max_bytes) : max_bytes_(max_bytes) {}
@@ -255,9 +257,26 @@ class LatestCache {
     return it->second;
   }
 
-  // Keeps `revision` unless a newer one of the same record is already kept.
-  void Offer(const RecordRevision& revision) {
+  // Taken by a reader before it reads the database, and handed back to Fill.
+  uint64_t Generation() {
     std::lock_guard<std::mutex> lock(mu_);
+    return generation_;
+  }
+
+  // A reader's fill with what it read from the database.
+  void Fill(const RecordRevision& revision, uint64_t generation) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (generation == generation_) Keep(revision);
+  }
+
+  // The writer's publication of a committed revision.
+  void Publish(const RecordRevision& revision) {
+    std::lock_guard<std::mutex> lock(mu_);
+    Keep(revision);
+  }
+
+ private:
+  void Keep(const RecordRevision& revision) {
     auto it = entries_.find(revision.name);
     if (it != entries_.end()) {
       if (it->second.revision >= revision.revision) return;
@@ -267,13 +286,13 @@ class LatestCache {
       if (bytes_ + Size(revision) > max_bytes_) {
         entries_.clear();  // crude but bounded; the working set refills it
         bytes_ = 0;
+        ++generation_;
       }
       entries_.emplace(revision.name, revision);
     }
     bytes_ += Size(revision);
   }
 
- private:
   static size_t Size(const RecordRevision& r) {
     return r.name.size() * 2 + r.episode_id.size() + r.actor.size() + r.data.size() + 128;
   }
@@ -282,6 +301,7 @@ class LatestCache {
   std::mutex mu_;
   std::unordered_map<std::string, RecordRevision> entries_;
   size_t bytes_ = 0;
+  uint64_t generation_ = 0;
 };
 
 class SqliteStore final : public Store {
@@ -354,6 +374,7 @@ class SqliteStore final : public Store {
 
   absl::StatusOr<RecordRevision> GetLatest(const std::string& name) override {
     if (std::optional<RecordRevision> cached = cache_.Get(name)) return *std::move(cached);
+    const uint64_t generation = cache_.Generation();
     RecordRevision revision;
     {
       ReaderLease reader(*this);
@@ -362,7 +383,7 @@ class SqliteStore final : public Store {
       if (!found) return absl::NotFoundError("no record with that name");
       revision = ReadRevision(query);
     }
-    cache_.Offer(revision);
+    cache_.Fill(revision, generation);
     return revision;
   }
 
@@ -589,7 +610,7 @@ class SqliteStore final : public Store {
       return FailBatch(batch, commit);
     }
     for (WriteItem* item : batch) {
-      if (item->mutation != nullptr && item->result.ok()) cache_.Offer(item->mutation->record);
+      if (item->mutation != nullptr && item->result.ok()) cache_.Publish(item->mutation->record);
     }
   }
 
