@@ -92,6 +92,12 @@ CREATE TABLE requests (
   response BLOB NOT NULL
 );
 )sql"},
+    // ListLatest reads names and revisions from the index alone, then the records from the
+    // in-process cache.
+    {2, R"sql(
+DROP INDEX latest_by_episode_kind;
+CREATE INDEX latest_by_episode_kind ON latest (episode_id, kind, name, revision);
+)sql"},
 };
 
 constexpr Query kCreateVersionTable = {"create schema_version",

@@ -97,11 +97,9 @@ constexpr Query kGetLatest = {
 constexpr Query kGetRevision = {"read revision",
                                 "SELECT " COLLABCARE_REVISION_COLUMNS
                                 " FROM revisions r WHERE r.name = ?1 AND r.revision = ?2"};
-constexpr Query kListLatest = {
-    "list latest",
-    "SELECT " COLLABCARE_REVISION_COLUMNS
-    " FROM latest l INDEXED BY latest_by_episode_kind"
-    " JOIN revisions r ON r.name = l.name AND r.revision = l.revision"
+constexpr Query kListLatestNames = {
+    "list latest names",
+    "SELECT l.name, l.revision FROM latest l INDEXED BY latest_by_episode_kind"
     " WHERE l.episode_id = ?1 AND l.kind = ?2 AND l.name > ?3 ORDER BY l.name LIMIT ?4"};
 constexpr Query kListRevisions = {"list revisions",
                                   "SELECT " COLLABCARE_REVISION_COLUMNS
@@ -400,13 +398,46 @@ class SqliteStore final : public Store {
                                                          RecordKind kind,
                                                          const Page& page) override {
     RETURN_IF_ERROR(internal::CheckLimit(page.limit, "Page.limit"));
+    const uint64_t generation = cache_.Generation();
+    std::vector<RecordRevision> revisions;
+    std::vector<size_t> misses;
     ReaderLease reader(*this);
-    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kListLatest));
-    query.BindText(1, episode_id)
-        .BindInt(2, static_cast<int>(kind))
-        .BindText(3, page.after)
-        .BindInt(4, page.limit);
-    return ReadRevisions(query);
+    {
+      // Names and revisions come from the covering index; the records mostly from the cache.
+      ASSIGN_OR_RETURN(Statement query, reader->Prepare(kListLatestNames));
+      query.BindText(1, episode_id)
+          .BindInt(2, static_cast<int>(kind))
+          .BindText(3, page.after)
+          .BindInt(4, page.limit);
+      while (true) {
+        ASSIGN_OR_RETURN(const bool row, query.Step());
+        if (!row) break;
+        std::string name = query.ColumnText(0);
+        const int64_t revision = query.ColumnInt(1);
+        std::optional<RecordRevision> cached = cache_.Get(name);
+        if (cached && cached->revision == revision) {
+          revisions.push_back(*std::move(cached));
+        } else {
+          misses.push_back(revisions.size());
+          RecordRevision pending;
+          pending.name = std::move(name);
+          pending.revision = revision;
+          revisions.push_back(std::move(pending));
+        }
+      }
+    }
+    // The reader's snapshot ended with the statement above, so a miss may be read at a newer
+    // revision than the index gave: take the record as of the listed revision.
+    for (size_t i : misses) {
+      ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetRevision));
+      ASSIGN_OR_RETURN(
+          const bool found,
+          query.BindText(1, revisions[i].name).BindInt(2, revisions[i].revision).Step());
+      if (!found) return absl::InternalError("sqlite: list latest: a listed revision is missing");
+      revisions[i] = ReadRevision(query);
+      cache_.Fill(revisions[i], generation);
+    }
+    return revisions;
   }
 
   absl::StatusOr<std::vector<RecordRevision>> ListRevisions(const std::string& name,
