@@ -517,6 +517,27 @@ TEST_P(GrpcApiTest, WatchStreamsLiveEventsAndSkipsHiddenOnes) {
   }
 }
 
+TEST_P(GrpcApiTest, AWatcherThatNeverReadsDoesNotHoldUpWriters) {
+  v1::Episode episode = FamilyEpisode();
+  auto ctx = As(kMother);
+  v1::WatchEpisodeRequest req;
+  req.set_name(episode.name());
+  auto reader = episodes_->WatchEpisode(ctx.get(), req);  // opened, never read
+  // Far more than fits in the stream's flow-control window (each event carries a goal).
+  const std::string words(4000, 'w');
+  for (int i = 0; i < 200; ++i) WriteGoal(kClient, episode.name(), words);
+  v1::ListGoalsRequest list;
+  list.set_parent(episode.name());
+  list.set_page_size(200);
+  v1::ListGoalsResponse goals;
+  ASSERT_TRUE(goals_->ListGoals(As(kClient).get(), list, &goals).ok());
+  EXPECT_THAT(goals.goals(), SizeIs(200));
+  ctx->TryCancel();
+  v1::EpisodeEvent event;
+  while (reader->Read(&event)) {
+  }
+}
+
 TEST_P(GrpcApiTest, EveryReadAndWriteIsAudited) {
   v1::Episode episode = FamilyEpisode();
   v1::GetEpisodeRequest get;
