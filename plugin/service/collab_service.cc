@@ -33,8 +33,8 @@ struct CollabService::Context {
   std::string caller;
   std::string action;
   std::string resource;
-  std::string episode_id;
-  std::string request_id;
+  std::string episode_id = "";
+  std::string request_id = "";
 };
 
 // A new revision of one record, as produced by a use case for Mutate to write.
@@ -109,6 +109,26 @@ absl::StatusOr<std::string> DecodePageToken(const std::string& token) {
 std::vector<std::string> MaskPaths(const google::protobuf::FieldMask& mask) {
   return {mask.paths().begin(), mask.paths().end()};
 }
+
+std::set<std::string> GoalNames(const std::vector<v1::Goal>& goals) {
+  std::set<std::string> names;
+  for (const v1::Goal& g : goals) names.insert(g.name());
+  return names;
+}
+
+// "episodes/{id}" → id (the name was validated when the episode was written).
+std::string EpisodeIdOf(const v1::Episode& episode) {
+  return episode.name().substr(sizeof("episodes/") - 1);
+}
+
+template <typename Record>
+constexpr RecordKind kKindOf = RecordKind::kEpisode;
+template <>
+constexpr RecordKind kKindOf<v1::Goal> = RecordKind::kGoal;
+template <>
+constexpr RecordKind kKindOf<v1::Hypothesis> = RecordKind::kHypothesis;
+template <>
+constexpr RecordKind kKindOf<v1::Review> = RecordKind::kReview;
 
 std::vector<std::string> PeopleOf(const v1::Episode& episode) {
   std::vector<std::string> people;
@@ -340,6 +360,81 @@ absl::StatusOr<std::pair<std::vector<Record>, std::string>> CollabService::ListR
   return std::make_pair(std::move(out), std::move(next));
 }
 
+// What differs between the record types of an episode.
+template <typename Record>
+struct RecordTraits;
+template <>
+struct RecordTraits<v1::Goal> {
+  static constexpr char kCollection[] = "goals";
+  static bool Visible(const v1::Episode& e, const v1::Goal& g, const std::string& caller) {
+    return domain::CanSeeGoal(e, g, caller);
+  }
+};
+template <>
+struct RecordTraits<v1::Hypothesis> {
+  static constexpr char kCollection[] = "hypotheses";
+  static bool Visible(const v1::Episode& e, const v1::Hypothesis& h, const std::string& caller) {
+    return domain::CanSeeHypothesis(e, h, caller);
+  }
+};
+template <>
+struct RecordTraits<v1::Review> {
+  static constexpr char kCollection[] = "reviews";
+  static bool Visible(const v1::Episode&, const v1::Review&, const std::string&) { return true; }
+};
+
+template <typename Record>
+absl::StatusOr<CollabService::Loaded<Record>> CollabService::LoadVisible(const std::string& caller,
+                                                                         const std::string& name,
+                                                                         const std::string& field) {
+  ASSIGN_OR_RETURN(domain::ChildName n,
+                   domain::ParseChildName(name, RecordTraits<Record>::kCollection, field));
+  Loaded<Record> loaded;
+  loaded.episode_id = n.episode_id;
+  ASSIGN_OR_RETURN(loaded.episode, LoadEpisodeFor(caller, n.episode_id));
+  ASSIGN_OR_RETURN(loaded.record, LoadLatest<Record>(name));
+  // A record the caller may not see does not exist for them.
+  if (!RecordTraits<Record>::Visible(loaded.episode, loaded.record, caller)) {
+    return absl::NotFoundError("record not found");
+  }
+  return loaded;
+}
+
+template <typename Record, typename Rule>
+absl::StatusOr<Record> CollabService::ChangeRecord(
+    Context ctx, const google::protobuf::Message& request, const std::string& request_id,
+    const std::string& name, const std::string& name_field, const std::string& etag,
+    const std::string& etag_field, v1::EpisodeEvent::Kind event, Rule&& rule) {
+  return Mutate<Record>(ctx, request, request_id, name, [&]() -> absl::StatusOr<Change<Record>> {
+    ASSIGN_OR_RETURN(Loaded<Record> loaded, LoadVisible<Record>(ctx.caller, name, name_field));
+    RETURN_IF_ERROR(CheckEtag(etag, loaded.record.meta(), etag_field));
+    ASSIGN_OR_RETURN(Record next, rule(loaded.episode, loaded.record));
+    Change<Record> change{std::move(next), kKindOf<Record>, loaded.episode_id,
+                          event,           std::nullopt,    !etag.empty()};
+    return change;
+  });
+}
+
+template <typename Record, typename Response>
+absl::StatusOr<Response> CollabService::GetRecord(Context ctx, const std::string& name) {
+  return Read<Record>(ctx, [&]() -> absl::StatusOr<Record> {
+    ASSIGN_OR_RETURN(Loaded<Record> loaded, LoadVisible<Record>(ctx.caller, name, "name"));
+    ctx.episode_id = loaded.episode_id;
+    return std::move(loaded.record);
+  }());
+}
+
+template <typename Record>
+absl::StatusOr<std::pair<std::vector<Record>, std::string>> CollabService::RevisionsOf(
+    Context ctx, const std::string& name, int page_size, const std::string& page_token) {
+  using Page = std::pair<std::vector<Record>, std::string>;
+  return Read<Page>(ctx, [&]() -> absl::StatusOr<Page> {
+    ASSIGN_OR_RETURN(Loaded<Record> loaded, LoadVisible<Record>(ctx.caller, name, "name"));
+    ctx.episode_id = loaded.episode_id;
+    return ListRevisionsOf<Record>(name, page_size, page_token);
+  }());
+}
+
 // ---------------------------------------------------------------------------------------
 // EpisodeService.
 
@@ -497,15 +592,8 @@ absl::StatusOr<v1::Goal> CollabService::CreateGoal(const std::string& caller,
 
 absl::StatusOr<v1::Goal> CollabService::GetGoal(const std::string& caller,
                                                 const v1::GetGoalRequest& request) {
-  Context ctx{caller, absl::StrCat(kGoalService, "GetGoal"), request.name(), "", ""};
-  return Read<v1::Goal>(ctx, [&]() -> absl::StatusOr<v1::Goal> {
-    ASSIGN_OR_RETURN(domain::ChildName n, domain::ParseChildName(request.name(), "goals", "name"));
-    ctx.episode_id = n.episode_id;
-    ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-    ASSIGN_OR_RETURN(v1::Goal goal, LoadLatest<v1::Goal>(request.name()));
-    if (!domain::CanSeeGoal(episode, goal, caller)) return absl::NotFoundError("record not found");
-    return goal;
-  }());
+  return GetRecord<v1::Goal>({caller, absl::StrCat(kGoalService, "GetGoal"), request.name()},
+                             request.name());
 }
 
 absl::StatusOr<v1::ListGoalsResponse> CollabService::ListGoals(
@@ -527,107 +615,52 @@ absl::StatusOr<v1::ListGoalsResponse> CollabService::ListGoals(
 
 absl::StatusOr<v1::Goal> CollabService::UpdateGoal(const std::string& caller,
                                                    const v1::UpdateGoalRequest& request) {
-  Context ctx{caller, absl::StrCat(kGoalService, "UpdateGoal"), request.goal().name(), "", ""};
-  return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), request.goal().name(),
-      [&]() -> absl::StatusOr<Change<v1::Goal>> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.goal().name(), "goals", "goal.name"));
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Goal current, LoadLatest<v1::Goal>(request.goal().name()));
-        if (!domain::CanSeeGoal(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        const std::string& etag = request.goal().meta().etag();
-        RETURN_IF_ERROR(CheckEtag(etag, current.meta(), "goal.meta.etag"));
-        ASSIGN_OR_RETURN(v1::Goal next, domain::UpdateGoal(episode, caller, current, request.goal(),
-                                                           MaskPaths(request.update_mask())));
-        Change<v1::Goal> change{next,         RecordKind::kGoal,
-                                n.episode_id, v1::EpisodeEvent::GOAL_UPDATED,
-                                std::nullopt, !etag.empty()};
-        return change;
+  const v1::Goal& patch = request.goal();
+  return ChangeRecord<v1::Goal>(
+      {caller, absl::StrCat(kGoalService, "UpdateGoal"), patch.name()}, request,
+      request.request_id(), patch.name(), "goal.name", patch.meta().etag(), "goal.meta.etag",
+      v1::EpisodeEvent::GOAL_UPDATED, [&](const v1::Episode& episode, const v1::Goal& current) {
+        return domain::UpdateGoal(episode, caller, current, patch,
+                                  MaskPaths(request.update_mask()));
       });
 }
 
 absl::StatusOr<v1::Goal> CollabService::RestateGoal(const std::string& caller,
                                                     const v1::RestateGoalRequest& request) {
-  Context ctx{caller, absl::StrCat(kGoalService, "RestateGoal"), request.name(), "", ""};
-  return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), request.name(),
-      [&]() -> absl::StatusOr<Change<v1::Goal>> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.name(), "goals", "name"));
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Goal current, LoadLatest<v1::Goal>(request.name()));
-        if (!domain::CanSeeGoal(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        RETURN_IF_ERROR(CheckEtag(request.etag(), current.meta(), "etag"));
-        ASSIGN_OR_RETURN(v1::Goal next, domain::RestateGoal(episode, caller, current,
-                                                            request.restatement(), clock_.Now()));
-        Change<v1::Goal> change{next,         RecordKind::kGoal,
-                                n.episode_id, v1::EpisodeEvent::GOAL_RESTATED,
-                                std::nullopt, !request.etag().empty()};
-        return change;
+  return ChangeRecord<v1::Goal>(
+      {caller, absl::StrCat(kGoalService, "RestateGoal"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
+      v1::EpisodeEvent::GOAL_RESTATED, [&](const v1::Episode& episode, const v1::Goal& current) {
+        return domain::RestateGoal(episode, caller, current, request.restatement(), clock_.Now());
       });
 }
 
 absl::StatusOr<v1::Goal> CollabService::ConfirmUnderstanding(
     const std::string& caller, const v1::ConfirmUnderstandingRequest& request) {
-  Context ctx{caller, absl::StrCat(kGoalService, "ConfirmUnderstanding"), request.name(), "", ""};
-  return Mutate<v1::Goal>(
-      ctx, request, request.request_id(), request.name(),
-      [&]() -> absl::StatusOr<Change<v1::Goal>> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.name(), "goals", "name"));
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Goal current, LoadLatest<v1::Goal>(request.name()));
-        if (!domain::CanSeeGoal(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        RETURN_IF_ERROR(CheckEtag(request.etag(), current.meta(), "etag"));
-        ASSIGN_OR_RETURN(v1::Goal next,
-                         domain::ConfirmUnderstanding(episode, caller, current, request.verdict(),
-                                                      request.correction(), clock_.Now()));
-        Change<v1::Goal> change{next,         RecordKind::kGoal,
-                                n.episode_id, v1::EpisodeEvent::UNDERSTANDING_ANSWERED,
-                                std::nullopt, !request.etag().empty()};
-        return change;
+  return ChangeRecord<v1::Goal>(
+      {caller, absl::StrCat(kGoalService, "ConfirmUnderstanding"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
+      v1::EpisodeEvent::UNDERSTANDING_ANSWERED,
+      [&](const v1::Episode& episode, const v1::Goal& current) {
+        return domain::ConfirmUnderstanding(episode, caller, current, request.verdict(),
+                                            request.correction(), clock_.Now());
       });
 }
 
 absl::StatusOr<v1::ListGoalRevisionsResponse> CollabService::ListGoalRevisions(
     const std::string& caller, const v1::ListGoalRevisionsRequest& request) {
-  Context ctx{caller, absl::StrCat(kGoalService, "ListGoalRevisions"), request.name(), "", ""};
-  return Read<v1::ListGoalRevisionsResponse>(
-      ctx, [&]() -> absl::StatusOr<v1::ListGoalRevisionsResponse> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.name(), "goals", "name"));
-        ctx.episode_id = n.episode_id;
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Goal current, LoadLatest<v1::Goal>(request.name()));
-        if (!domain::CanSeeGoal(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        ASSIGN_OR_RETURN(auto page, ListRevisionsOf<v1::Goal>(request.name(), request.page_size(),
-                                                              request.page_token()));
-        v1::ListGoalRevisionsResponse response;
-        for (v1::Goal& g : page.first) *response.add_goals() = std::move(g);
-        response.set_next_page_token(page.second);
-        return response;
-      }());
+  ASSIGN_OR_RETURN(auto page,
+                   RevisionsOf<v1::Goal>(
+                       {caller, absl::StrCat(kGoalService, "ListGoalRevisions"), request.name()},
+                       request.name(), request.page_size(), request.page_token()));
+  v1::ListGoalRevisionsResponse response;
+  for (v1::Goal& g : page.first) *response.add_goals() = std::move(g);
+  response.set_next_page_token(page.second);
+  return response;
 }
 
 // ---------------------------------------------------------------------------------------
 // HypothesisService.
-
-namespace {
-std::set<std::string> GoalNames(const std::vector<v1::Goal>& goals) {
-  std::set<std::string> names;
-  for (const v1::Goal& g : goals) names.insert(g.name());
-  return names;
-}
-}  // namespace
 
 absl::StatusOr<v1::Hypothesis> CollabService::ShareHypothesis(
     const std::string& caller, const v1::ShareHypothesisRequest& request) {
@@ -653,18 +686,8 @@ absl::StatusOr<v1::Hypothesis> CollabService::ShareHypothesis(
 
 absl::StatusOr<v1::Hypothesis> CollabService::GetHypothesis(
     const std::string& caller, const v1::GetHypothesisRequest& request) {
-  Context ctx{caller, absl::StrCat(kHypothesisService, "GetHypothesis"), request.name(), "", ""};
-  return Read<v1::Hypothesis>(ctx, [&]() -> absl::StatusOr<v1::Hypothesis> {
-    ASSIGN_OR_RETURN(domain::ChildName n,
-                     domain::ParseChildName(request.name(), "hypotheses", "name"));
-    ctx.episode_id = n.episode_id;
-    ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-    ASSIGN_OR_RETURN(v1::Hypothesis h, LoadLatest<v1::Hypothesis>(request.name()));
-    if (!domain::CanSeeHypothesis(episode, h, caller)) {
-      return absl::NotFoundError("record not found");
-    }
-    return h;
-  }());
+  return GetRecord<v1::Hypothesis>(
+      {caller, absl::StrCat(kHypothesisService, "GetHypothesis"), request.name()}, request.name());
 }
 
 absl::StatusOr<v1::ListHypothesesResponse> CollabService::ListHypotheses(
@@ -687,84 +710,47 @@ absl::StatusOr<v1::ListHypothesesResponse> CollabService::ListHypotheses(
 
 absl::StatusOr<v1::Hypothesis> CollabService::ReviseHypothesis(
     const std::string& caller, const v1::ReviseHypothesisRequest& request) {
-  Context ctx{caller, absl::StrCat(kHypothesisService, "ReviseHypothesis"),
-              request.hypothesis().name(), "", ""};
-  return Mutate<v1::Hypothesis>(
-      ctx, request, request.request_id(), request.hypothesis().name(),
-      [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
-        ASSIGN_OR_RETURN(
-            domain::ChildName n,
-            domain::ParseChildName(request.hypothesis().name(), "hypotheses", "hypothesis.name"));
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Hypothesis current,
-                         LoadLatest<v1::Hypothesis>(request.hypothesis().name()));
-        if (!domain::CanSeeHypothesis(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        const std::string& etag = request.hypothesis().meta().etag();
-        RETURN_IF_ERROR(CheckEtag(etag, current.meta(), "hypothesis.meta.etag"));
+  const v1::Hypothesis& patch = request.hypothesis();
+  return ChangeRecord<v1::Hypothesis>(
+      {caller, absl::StrCat(kHypothesisService, "ReviseHypothesis"), patch.name()}, request,
+      request.request_id(), patch.name(), "hypothesis.name", patch.meta().etag(),
+      "hypothesis.meta.etag", v1::EpisodeEvent::HYPOTHESIS_REVISED,
+      [&](const v1::Episode& episode,
+          const v1::Hypothesis& current) -> absl::StatusOr<v1::Hypothesis> {
         std::set<std::string> goals;
-        if (request.hypothesis().related_goals_size() > 0) {
+        if (patch.related_goals_size() > 0) {
           ASSIGN_OR_RETURN(std::vector<v1::Goal> all,
-                           LoadAll<v1::Goal>(n.episode_id, RecordKind::kGoal));
+                           LoadAll<v1::Goal>(EpisodeIdOf(episode), RecordKind::kGoal));
           goals = GoalNames(all);
         }
-        ASSIGN_OR_RETURN(v1::Hypothesis next,
-                         domain::ReviseHypothesis(episode, caller, current, request.hypothesis(),
-                                                  MaskPaths(request.update_mask()), goals));
-        Change<v1::Hypothesis> change{next,         RecordKind::kHypothesis,
-                                      n.episode_id, v1::EpisodeEvent::HYPOTHESIS_REVISED,
-                                      std::nullopt, !etag.empty()};
-        return change;
+        return domain::ReviseHypothesis(episode, caller, current, patch,
+                                        MaskPaths(request.update_mask()), goals);
       });
 }
 
 absl::StatusOr<v1::Hypothesis> CollabService::RespondToHypothesis(
     const std::string& caller, const v1::RespondToHypothesisRequest& request) {
-  Context ctx{caller, absl::StrCat(kHypothesisService, "RespondToHypothesis"), request.name(), "",
-              ""};
-  return Mutate<v1::Hypothesis>(
-      ctx, request, request.request_id(), request.name(),
-      [&]() -> absl::StatusOr<Change<v1::Hypothesis>> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.name(), "hypotheses", "name"));
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Hypothesis current, LoadLatest<v1::Hypothesis>(request.name()));
-        if (!domain::CanSeeHypothesis(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        RETURN_IF_ERROR(CheckEtag(request.etag(), current.meta(), "etag"));
-        ASSIGN_OR_RETURN(v1::Hypothesis next,
-                         domain::RespondToHypothesis(episode, caller, current, request.stance(),
-                                                     request.words(), clock_.Now()));
-        Change<v1::Hypothesis> change{next,         RecordKind::kHypothesis,
-                                      n.episode_id, v1::EpisodeEvent::HYPOTHESIS_ANSWERED,
-                                      std::nullopt, !request.etag().empty()};
-        return change;
+  return ChangeRecord<v1::Hypothesis>(
+      {caller, absl::StrCat(kHypothesisService, "RespondToHypothesis"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
+      v1::EpisodeEvent::HYPOTHESIS_ANSWERED,
+      [&](const v1::Episode& episode, const v1::Hypothesis& current) {
+        return domain::RespondToHypothesis(episode, caller, current, request.stance(),
+                                           request.words(), clock_.Now());
       });
 }
 
 absl::StatusOr<v1::ListHypothesisRevisionsResponse> CollabService::ListHypothesisRevisions(
     const std::string& caller, const v1::ListHypothesisRevisionsRequest& request) {
-  Context ctx{caller, absl::StrCat(kHypothesisService, "ListHypothesisRevisions"), request.name(),
-              "", ""};
-  return Read<v1::ListHypothesisRevisionsResponse>(
-      ctx, [&]() -> absl::StatusOr<v1::ListHypothesisRevisionsResponse> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.name(), "hypotheses", "name"));
-        ctx.episode_id = n.episode_id;
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Hypothesis current, LoadLatest<v1::Hypothesis>(request.name()));
-        if (!domain::CanSeeHypothesis(episode, current, caller)) {
-          return absl::NotFoundError("record not found");
-        }
-        ASSIGN_OR_RETURN(auto page, ListRevisionsOf<v1::Hypothesis>(
-                                        request.name(), request.page_size(), request.page_token()));
-        v1::ListHypothesisRevisionsResponse response;
-        for (v1::Hypothesis& h : page.first) *response.add_hypotheses() = std::move(h);
-        response.set_next_page_token(page.second);
-        return response;
-      }());
+  ASSIGN_OR_RETURN(
+      auto page,
+      RevisionsOf<v1::Hypothesis>(
+          {caller, absl::StrCat(kHypothesisService, "ListHypothesisRevisions"), request.name()},
+          request.name(), request.page_size(), request.page_token()));
+  v1::ListHypothesisRevisionsResponse response;
+  for (v1::Hypothesis& h : page.first) *response.add_hypotheses() = std::move(h);
+  response.set_next_page_token(page.second);
+  return response;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -790,14 +776,8 @@ absl::StatusOr<v1::Review> CollabService::StartReview(const std::string& caller,
 
 absl::StatusOr<v1::Review> CollabService::GetReview(const std::string& caller,
                                                     const v1::GetReviewRequest& request) {
-  Context ctx{caller, absl::StrCat(kReviewService, "GetReview"), request.name(), "", ""};
-  return Read<v1::Review>(ctx, [&]() -> absl::StatusOr<v1::Review> {
-    ASSIGN_OR_RETURN(domain::ChildName n,
-                     domain::ParseChildName(request.name(), "reviews", "name"));
-    ctx.episode_id = n.episode_id;
-    RETURN_IF_ERROR(LoadEpisodeFor(caller, n.episode_id).status());
-    return LoadLatest<v1::Review>(request.name());
-  }());
+  return GetRecord<v1::Review>({caller, absl::StrCat(kReviewService, "GetReview"), request.name()},
+                               request.name());
 }
 
 absl::StatusOr<v1::ListReviewsResponse> CollabService::ListReviews(
@@ -816,29 +796,11 @@ absl::StatusOr<v1::ListReviewsResponse> CollabService::ListReviews(
   }());
 }
 
-template <typename Rule>
-absl::StatusOr<v1::Review> CollabService::ChangeReview(
-    const std::string& caller, const google::protobuf::Message& request, const std::string& method,
-    const std::string& name, const std::string& etag, const std::string& request_id,
-    v1::EpisodeEvent::Kind event, Rule&& rule) {
-  Context ctx{caller, absl::StrCat(kReviewService, method), name, "", ""};
-  return Mutate<v1::Review>(
-      ctx, request, request_id, name, [&]() -> absl::StatusOr<Change<v1::Review>> {
-        ASSIGN_OR_RETURN(domain::ChildName n, domain::ParseChildName(name, "reviews", "name"));
-        ASSIGN_OR_RETURN(v1::Episode episode, LoadEpisodeFor(caller, n.episode_id));
-        ASSIGN_OR_RETURN(v1::Review current, LoadLatest<v1::Review>(name));
-        RETURN_IF_ERROR(CheckEtag(etag, current.meta(), "etag"));
-        ASSIGN_OR_RETURN(v1::Review next, rule(episode, current));
-        Change<v1::Review> change{next,  RecordKind::kReview, n.episode_id,
-                                  event, std::nullopt,        !etag.empty()};
-        return change;
-      });
-}
-
 absl::StatusOr<v1::Review> CollabService::SubmitRatings(const std::string& caller,
                                                         const v1::SubmitRatingsRequest& request) {
-  return ChangeReview(
-      caller, request, "SubmitRatings", request.name(), request.etag(), request.request_id(),
+  return ChangeRecord<v1::Review>(
+      {caller, absl::StrCat(kReviewService, "SubmitRatings"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
       v1::EpisodeEvent::RATINGS_SUBMITTED,
       [&](const v1::Episode& episode, const v1::Review& current) {
         return domain::SubmitRatings(
@@ -850,20 +812,24 @@ absl::StatusOr<v1::Review> CollabService::SubmitRatings(const std::string& calle
 
 absl::StatusOr<v1::Review> CollabService::AddReflection(const std::string& caller,
                                                         const v1::AddReflectionRequest& request) {
-  return ChangeReview(caller, request, "AddReflection", request.name(), request.etag(),
-                      request.request_id(), v1::EpisodeEvent::REFLECTION_ADDED,
-                      [&](const v1::Episode& episode, const v1::Review& current) {
-                        return domain::AddReflection(episode, caller, current, request.words());
-                      });
+  return ChangeRecord<v1::Review>(
+      {caller, absl::StrCat(kReviewService, "AddReflection"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
+      v1::EpisodeEvent::REFLECTION_ADDED,
+      [&](const v1::Episode& episode, const v1::Review& current) {
+        return domain::AddReflection(episode, caller, current, request.words());
+      });
 }
 
 absl::StatusOr<v1::Review> CollabService::AddNextStep(const std::string& caller,
                                                       const v1::AddNextStepRequest& request) {
-  return ChangeReview(caller, request, "AddNextStep", request.name(), request.etag(),
-                      request.request_id(), v1::EpisodeEvent::NEXT_STEP_ADDED,
-                      [&](const v1::Episode& episode, const v1::Review& current) {
-                        return domain::AddNextStep(episode, caller, current, request.next_step());
-                      });
+  return ChangeRecord<v1::Review>(
+      {caller, absl::StrCat(kReviewService, "AddNextStep"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
+      v1::EpisodeEvent::NEXT_STEP_ADDED,
+      [&](const v1::Episode& episode, const v1::Review& current) {
+        return domain::AddNextStep(episode, caller, current, request.next_step());
+      });
 }
 
 absl::StatusOr<v1::Review> CollabService::SignReview(const std::string& caller,
@@ -876,8 +842,9 @@ absl::StatusOr<v1::Review> CollabService::SignReview(const std::string& caller,
                  s);
     return s;
   }
-  return ChangeReview(
-      caller, request, "SignReview", request.name(), request.etag(), request.request_id(),
+  return ChangeRecord<v1::Review>(
+      {caller, absl::StrCat(kReviewService, "SignReview"), request.name()}, request,
+      request.request_id(), request.name(), "name", request.etag(), "etag",
       v1::EpisodeEvent::REVIEW_SIGNED, [&](const v1::Episode& episode, const v1::Review& current) {
         return domain::SignReview(episode, caller, current, request.dissent(), clock_.Now());
       });
@@ -911,21 +878,14 @@ absl::StatusOr<v1::Progress> CollabService::GetProgress(const std::string& calle
 
 absl::StatusOr<v1::ListReviewRevisionsResponse> CollabService::ListReviewRevisions(
     const std::string& caller, const v1::ListReviewRevisionsRequest& request) {
-  Context ctx{caller, absl::StrCat(kReviewService, "ListReviewRevisions"), request.name(), "", ""};
-  return Read<v1::ListReviewRevisionsResponse>(
-      ctx, [&]() -> absl::StatusOr<v1::ListReviewRevisionsResponse> {
-        ASSIGN_OR_RETURN(domain::ChildName n,
-                         domain::ParseChildName(request.name(), "reviews", "name"));
-        ctx.episode_id = n.episode_id;
-        RETURN_IF_ERROR(LoadEpisodeFor(caller, n.episode_id).status());
-        RETURN_IF_ERROR(LoadLatest<v1::Review>(request.name()).status());
-        ASSIGN_OR_RETURN(auto page, ListRevisionsOf<v1::Review>(request.name(), request.page_size(),
-                                                                request.page_token()));
-        v1::ListReviewRevisionsResponse response;
-        for (v1::Review& r : page.first) *response.add_reviews() = std::move(r);
-        response.set_next_page_token(page.second);
-        return response;
-      }());
+  ASSIGN_OR_RETURN(
+      auto page, RevisionsOf<v1::Review>(
+                     {caller, absl::StrCat(kReviewService, "ListReviewRevisions"), request.name()},
+                     request.name(), request.page_size(), request.page_token()));
+  v1::ListReviewRevisionsResponse response;
+  for (v1::Review& r : page.first) *response.add_reviews() = std::move(r);
+  response.set_next_page_token(page.second);
+  return response;
 }
 
 }  // namespace collabcare::service

@@ -159,12 +159,30 @@ class CollabService {
   template <typename Record>
   absl::StatusOr<std::pair<std::vector<Record>, std::string>> ListRevisionsOf(
       const std::string& name, int page_size, const std::string& page_token);
-  template <typename Rule>
-  absl::StatusOr<v1::Review> ChangeReview(const std::string& caller,
-                                          const google::protobuf::Message& request,
-                                          const std::string& method, const std::string& name,
-                                          const std::string& etag, const std::string& request_id,
-                                          v1::EpisodeEvent::Kind event, Rule&& rule);
+  // An episode's record as the caller may see it.
+  template <typename Record>
+  struct Loaded {
+    std::string episode_id;
+    v1::Episode episode;
+    Record record;
+  };
+  // The latest revision of `name` with its episode; NOT_FOUND unless the caller may see it.
+  template <typename Record>
+  absl::StatusOr<Loaded<Record>> LoadVisible(const std::string& caller, const std::string& name,
+                                             const std::string& field);
+  // The shape of every change to an existing record: load what the caller may see, check the
+  // etag, apply `rule(episode, current)`, write the result.
+  template <typename Record, typename Rule>
+  absl::StatusOr<Record> ChangeRecord(Context ctx, const google::protobuf::Message& request,
+                                      const std::string& request_id, const std::string& name,
+                                      const std::string& name_field, const std::string& etag,
+                                      const std::string& etag_field, v1::EpisodeEvent::Kind event,
+                                      Rule&& rule);
+  template <typename Record, typename Response = Record>
+  absl::StatusOr<Response> GetRecord(Context ctx, const std::string& name);
+  template <typename Record>
+  absl::StatusOr<std::pair<std::vector<Record>, std::string>> RevisionsOf(
+      Context ctx, const std::string& name, int page_size, const std::string& page_token);
   absl::StatusOr<int> PageSize(int requested) const;
   void AuditOutcome(const Context& ctx, const absl::Status& status);
 
