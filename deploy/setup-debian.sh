@@ -8,8 +8,17 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libcurl4-openssl-dev libcpp-httplib-dev
   openssl ca-certificates
 )
+
+# Node.js and npm, for the independent FHIR validator (tests/fhir_validator). Any node + npm
+# will do: Debian 12's nodejs 18 only bootstraps `npm ci` there, which installs the Node 22
+# the validator runs on (pinned in its package-lock.json). A node already on PATH (e.g. from
+# another source) is kept: apt's npm would conflict with it.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  packages+=(nodejs npm)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/setup-debian.sh
+tests/fhir_validator/install.sh
 deploy/build.sh
 cd "${BUILD_DIR:-build}"
 ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-2}"
