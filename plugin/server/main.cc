@@ -8,12 +8,15 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/notification.h"
+#include "adapters/host/http_transport.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -22,6 +25,7 @@
 #include "plugin/common/status_macros.h"
 #include "plugin/grpc/grpc_services.h"
 #include "plugin/identity/identity.h"
+#include "plugin/server/remote_jwks.h"
 #include "plugin/server/thresholds_config.h"
 #include "plugin/service/collab_service.h"
 #include "plugin/store/store.h"
@@ -32,6 +36,11 @@ ABSL_FLAG(std::string, data_dir, "./collabcare-data",
           "folder for the SQLite file and dev identity");
 ABSL_FLAG(std::string, db, "", "sqlite:PATH (default sqlite:<data_dir>/collabcare.db)");
 ABSL_FLAG(std::string, jwks_file, "", "JWK Set that signs callers' bearer tokens");
+ABSL_FLAG(std::string, jwks_url, "",
+          "URL of the JWK Set that signs callers' bearer tokens (fetched at start, every "
+          "--jwks_refresh, and when a token names an unknown key)");
+ABSL_FLAG(absl::Duration, jwks_refresh, absl::Minutes(10), "how often --jwks_url is fetched");
+ABSL_FLAG(std::string, jwks_ca_bundle, "", "CA bundle for --jwks_url (default: the system's)");
 ABSL_FLAG(std::string, token_issuer, "", "required `iss` of bearer tokens");
 ABSL_FLAG(std::string, token_audience, "", "required `aud` of bearer tokens");
 ABSL_FLAG(bool, dev, false,
@@ -66,12 +75,22 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* flag) 
   return buffer.str();
 }
 
-absl::StatusOr<std::unique_ptr<identity::TokenVerifier>> MakeVerifier(const Clock& clock) {
+// What verifies callers' tokens, and what keeps it fresh.
+struct Identity {
+  std::unique_ptr<host::HttpTransport> transport;  // for --jwks_url
+  std::unique_ptr<identity::TokenVerifier> verifier;
+  server::RemoteJwksVerifier* remote = nullptr;  // set with --jwks_url
+};
+
+absl::StatusOr<Identity> MakeIdentity(const Clock& clock) {
   identity::VerifierOptions options;
   options.clock = &clock;
+  Identity identity;
+  const bool file = !absl::GetFlag(FLAGS_jwks_file).empty();
+  const bool url = !absl::GetFlag(FLAGS_jwks_url).empty();
   if (absl::GetFlag(FLAGS_dev)) {
-    if (!absl::GetFlag(FLAGS_jwks_file).empty()) {
-      return absl::InvalidArgumentError("--dev and --jwks_file exclude each other");
+    if (file || url) {
+      return absl::InvalidArgumentError("--dev excludes --jwks_file and --jwks_url");
     }
     ASSIGN_OR_RETURN(identity::DevIdentity dev,
                      identity::EnsureDevIdentity(absl::GetFlag(FLAGS_data_dir)));
@@ -82,21 +101,39 @@ absl::StatusOr<std::unique_ptr<identity::TokenVerifier>> MakeVerifier(const Cloc
         {{"note",
           "development identity: tokens minted by collabctl are accepted; never use "
           "in production"}});
-  } else {
-    if (absl::GetFlag(FLAGS_jwks_file).empty() || absl::GetFlag(FLAGS_token_issuer).empty() ||
-        absl::GetFlag(FLAGS_token_audience).empty()) {
-      return absl::InvalidArgumentError(
-          "set --jwks_file, --token_issuer and --token_audience (or --dev for a local trial)");
-    }
-    if (absl::GetFlag(FLAGS_token_issuer) == identity::kDevIssuer) {
-      return absl::InvalidArgumentError(
-          "--token_issuer: the development issuer is only accepted with --dev");
-    }
-    ASSIGN_OR_RETURN(options.jwks_json, ReadFile(absl::GetFlag(FLAGS_jwks_file), "jwks_file"));
-    options.issuer = absl::GetFlag(FLAGS_token_issuer);
-    options.audience = absl::GetFlag(FLAGS_token_audience);
+    ASSIGN_OR_RETURN(identity.verifier, identity::NewJwksVerifier(options));
+    return identity;
   }
-  return identity::NewJwksVerifier(options);
+  if (file == url || absl::GetFlag(FLAGS_token_issuer).empty() ||
+      absl::GetFlag(FLAGS_token_audience).empty()) {
+    return absl::InvalidArgumentError(
+        "set one of --jwks_file or --jwks_url, and --token_issuer and --token_audience (or "
+        "--dev for a local trial)");
+  }
+  if (absl::GetFlag(FLAGS_token_issuer) == identity::kDevIssuer) {
+    return absl::InvalidArgumentError(
+        "--token_issuer: the development issuer is only accepted with --dev");
+  }
+  options.issuer = absl::GetFlag(FLAGS_token_issuer);
+  options.audience = absl::GetFlag(FLAGS_token_audience);
+  if (file) {
+    ASSIGN_OR_RETURN(options.jwks_json, ReadFile(absl::GetFlag(FLAGS_jwks_file), "jwks_file"));
+    ASSIGN_OR_RETURN(identity.verifier, identity::NewJwksVerifier(options));
+    return identity;
+  }
+  host::CurlTransportOptions transport;
+  transport.ca_bundle_path = absl::GetFlag(FLAGS_jwks_ca_bundle);
+  transport.total_timeout = absl::Seconds(10);
+  transport.max_response_bytes = 1 << 20;
+  ASSIGN_OR_RETURN(identity.transport, host::NewCurlTransport(transport));
+  server::RemoteJwksOptions remote;
+  remote.url = absl::GetFlag(FLAGS_jwks_url);
+  remote.verifier = options;
+  ASSIGN_OR_RETURN(std::unique_ptr<server::RemoteJwksVerifier> verifier,
+                   server::NewRemoteJwksVerifier(remote, *identity.transport));
+  identity.remote = verifier.get();
+  identity.verifier = std::move(verifier);
+  return identity;
 }
 
 absl::StatusOr<std::unique_ptr<store::Store>> OpenStore() {
@@ -173,7 +210,8 @@ absl::Status Run() {
     std::fputs(server::ThresholdTableToJson(thresholds).c_str(), stdout);
     return absl::OkStatus();
   }
-  ASSIGN_OR_RETURN(std::unique_ptr<identity::TokenVerifier> verifier, MakeVerifier(*clock));
+  ASSIGN_OR_RETURN(Identity identity, MakeIdentity(*clock));
+  identity::TokenVerifier* verifier = identity.verifier.get();
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials());
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, OpenStore());
 
@@ -190,6 +228,16 @@ absl::Status Run() {
   service::CollabService service(*store, *clock, *ids, hub, options);
   std::vector<std::unique_ptr<grpc::Service>> services =
       grpcface::NewV1Services(service, *verifier, hub);
+  // Keeps --jwks_url's keys fresh; stops with the server.
+  absl::Notification stop_refreshing;
+  std::thread refresher;
+  if (identity.remote != nullptr) {
+    refresher = std::thread([&] {
+      while (!stop_refreshing.WaitForNotificationWithTimeout(absl::GetFlag(FLAGS_jwks_refresh))) {
+        identity.remote->Refresh().IgnoreError();  // logged; the old keys stay in use
+      }
+    });
+  }
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
@@ -216,12 +264,16 @@ absl::Status Run() {
       {{"port", absl::StrCat(port)},
        {"tls", absl::GetFlag(FLAGS_tls_cert).empty() ? "off" : "on"},
        {"mtls", absl::GetFlag(FLAGS_tls_client_ca).empty() ? "off" : "on"},
-       {"identity", absl::GetFlag(FLAGS_dev) ? "dev" : "jwks"},
+       {"identity", absl::GetFlag(FLAGS_dev)     ? "dev"
+                    : identity.remote != nullptr ? "jwks_url"
+                                                 : "jwks_file"},
        {"startup_ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - started))}});
 
   int signal = 0;
   sigwait(&signals, &signal);
   Log(LogLevel::kInfo, "shutting_down", {{"signal", absl::StrCat(signal)}});
+  stop_refreshing.Notify();
+  if (refresher.joinable()) refresher.join();
   hub.Shutdown();  // ends WatchEpisode streams
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();

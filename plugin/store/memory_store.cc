@@ -1,6 +1,8 @@
 // The in-memory Store: a real fake with the same contract as SQLite (minus durability), for
 // tests of the layers above the store.
+#include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,8 +23,11 @@
 namespace collabcare::store {
 namespace {
 
+using internal::CheckHost;
 using internal::CheckLimit;
 using internal::CheckMutation;
+using internal::CheckParkedChange;
+using internal::CheckRemoteRef;
 using internal::TruncateToMicros;
 
 // One row of an episode's event log; the revision it announces is looked up on read.
@@ -233,6 +238,79 @@ class MemoryStore final : public Store {
     return out;
   }
 
+  absl::StatusOr<int64_t> GetSyncCursor(const std::string& host) override {
+    RETURN_IF_ERROR(CheckHost(host, "host"));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cursors_.find(host);
+    return it == cursors_.end() ? 0 : it->second;
+  }
+
+  absl::Status SetSyncCursor(const std::string& host, int64_t outbox_id) override {
+    RETURN_IF_ERROR(CheckHost(host, "host"));
+    std::lock_guard<std::mutex> lock(mu_);
+    // A missing cursor is 0, so a negative id is ignored too, as in SQLite.
+    if (outbox_id > 0) {
+      int64_t& cursor = cursors_[host];
+      cursor = std::max(cursor, outbox_id);
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::optional<RemoteRef>> GetRemote(const std::string& host,
+                                                     const std::string& key) override {
+    RETURN_IF_ERROR(CheckHost(host, "host"));
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = remotes_.find({host, key});
+    if (it == remotes_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  absl::Status PutRemote(const RemoteRef& ref) override {
+    RETURN_IF_ERROR(CheckRemoteRef(ref));
+    RemoteRef copy = ref;
+    copy.time = TruncateToMicros(copy.time);
+    std::lock_guard<std::mutex> lock(mu_);
+    remotes_.insert_or_assign({ref.host, ref.key}, std::move(copy));
+    return absl::OkStatus();
+  }
+
+  absl::Status Park(const ParkedChange& change) override {
+    RETURN_IF_ERROR(CheckParkedChange(change));
+    ParkedChange copy = change;
+    copy.time = TruncateToMicros(copy.time);
+    std::lock_guard<std::mutex> lock(mu_);
+    parked_.insert_or_assign({change.host, change.outbox_id}, std::move(copy));
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::vector<ParkedChange>> ListParked(const std::string& host,
+                                                       int limit) override {
+    RETURN_IF_ERROR(CheckHost(host, "host"));
+    RETURN_IF_ERROR(CheckLimit(limit, "limit"));
+    std::lock_guard<std::mutex> lock(mu_);
+    std::vector<ParkedChange> out;
+    for (auto it = parked_.lower_bound({host, std::numeric_limits<int64_t>::min()});
+         it != parked_.end() && it->first.first == host && static_cast<int>(out.size()) < limit;
+         ++it) {
+      out.push_back(it->second);
+    }
+    return out;
+  }
+
+  absl::Status Unpark(const std::string& host, int64_t outbox_id) override {
+    RETURN_IF_ERROR(CheckHost(host, "host"));
+    std::lock_guard<std::mutex> lock(mu_);
+    if (parked_.erase({host, outbox_id}) == 0) {
+      return absl::NotFoundError(absl::StrCat("no parked change with outbox id ", outbox_id));
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<int64_t> CountOutboxAfter(int64_t after_id) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    return static_cast<int64_t>(outbox_.size() - FirstIndexAfter(after_id, outbox_.size()));
+  }
+
  private:
   // Requires mu_.
   void AppendAudit(const AuditRecord& record) {
@@ -260,6 +338,12 @@ class MemoryStore final : public Store {
   std::map<std::string, std::set<std::string>> episodes_of_;
   // request_key -> remembered response.
   std::map<std::string, StoredResponse> requests_;
+  // host -> its sync cursor (absent = 0).
+  std::map<std::string, int64_t> cursors_;
+  // (host, key) -> what was written there.
+  std::map<std::pair<std::string, std::string>, RemoteRef> remotes_;
+  // (host, outbox_id) -> the parked change; ordered so that ListParked walks one host's.
+  std::map<std::pair<std::string, int64_t>, ParkedChange> parked_;
 };
 
 }  // namespace

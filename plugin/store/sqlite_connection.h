@@ -86,6 +86,9 @@ class Connection {
   // Runs `sql` (one or more statements, no parameters, results ignored) uncached.
   absl::Status Exec(absl::string_view operation, const char* sql);
 
+  // Rows changed by the most recent INSERT, UPDATE or DELETE on this connection.
+  int64_t Changes() const { return sqlite3_changes64(db_); }
+
   // True while a transaction is open. SQLite rolls a transaction back by itself after some
   // errors (I/O, disk full, out of memory), which this reveals.
   bool InTransaction() const { return sqlite3_get_autocommit(db_) == 0; }

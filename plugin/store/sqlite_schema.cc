@@ -98,6 +98,39 @@ CREATE TABLE requests (
 DROP INDEX latest_by_episode_kind;
 CREATE INDEX latest_by_episode_kind ON latest (episode_id, kind, name, revision);
 )sql"},
+    // Sync bookkeeping per host EHR. No foreign keys to the outbox: its entries may be
+    // deleted once every host has them, while cursors and parkings keep their ids.
+    {3, R"sql(
+-- The outbox id up to which every entry was pushed to (or parked for) the host.
+CREATE TABLE sync_cursors (
+  host TEXT NOT NULL PRIMARY KEY,
+  outbox_id INTEGER NOT NULL
+) WITHOUT ROWID;
+
+-- What collabcare wrote to a host, by business key.
+CREATE TABLE remote_refs (
+  host TEXT NOT NULL,
+  key TEXT NOT NULL,
+  resource_type TEXT NOT NULL,
+  remote_id TEXT NOT NULL,
+  version TEXT NOT NULL,
+  time_micros INTEGER NOT NULL,
+  PRIMARY KEY (host, key)
+) WITHOUT ROWID;
+
+-- Changes a host refused. A rowid table: outcome may hold up to 64 KiB, too large a row for
+-- WITHOUT ROWID.
+CREATE TABLE parked (
+  host TEXT NOT NULL,
+  outbox_id INTEGER NOT NULL,
+  name TEXT NOT NULL,
+  revision INTEGER NOT NULL,
+  time_micros INTEGER NOT NULL,
+  code INTEGER NOT NULL,
+  outcome TEXT NOT NULL,
+  PRIMARY KEY (host, outbox_id)
+);
+)sql"},
 };
 
 constexpr Query kCreateVersionTable = {"create schema_version",

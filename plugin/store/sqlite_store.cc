@@ -1,6 +1,6 @@
 // The SQLite Store: WAL, synchronous=FULL, one writer thread that group-commits concurrent
-// mutations (one transaction and one fsync per batch, one SAVEPOINT per mutation), and a pool
-// of reader connections that read beside it.
+// writes (one transaction and one fsync per batch, one SAVEPOINT per write), and a pool of
+// reader connections that read beside it.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include <thread>
 #include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/cleanup/cleanup.h"
@@ -81,6 +82,27 @@ constexpr Query kInsertParticipant = {
 constexpr Query kInsertRequest = {
     "insert request",
     "INSERT INTO requests (request_key, fingerprint, response) VALUES (?1, ?2, ?3)"};
+// MAX on both paths: a cursor never moves back, and a missing cursor counts as 0.
+constexpr Query kAdvanceCursor = {
+    "advance sync cursor",
+    "INSERT INTO sync_cursors (host, outbox_id) VALUES (?1, MAX(?2, 0))"
+    " ON CONFLICT (host) DO UPDATE SET outbox_id = MAX(outbox_id, excluded.outbox_id)"};
+constexpr Query kUpsertRemote = {
+    "put remote ref",
+    "INSERT INTO remote_refs (host, key, resource_type, remote_id, version, time_micros)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+    " ON CONFLICT (host, key) DO UPDATE SET resource_type = excluded.resource_type,"
+    " remote_id = excluded.remote_id, version = excluded.version,"
+    " time_micros = excluded.time_micros"};
+constexpr Query kUpsertParked = {
+    "park change",
+    "INSERT INTO parked (host, outbox_id, name, revision, time_micros, code, outcome)"
+    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+    " ON CONFLICT (host, outbox_id) DO UPDATE SET name = excluded.name,"
+    " revision = excluded.revision, time_micros = excluded.time_micros, code = excluded.code,"
+    " outcome = excluded.outcome"};
+constexpr Query kDeleteParked = {"unpark change",
+                                 "DELETE FROM parked WHERE host = ?1 AND outbox_id = ?2"};
 
 // --- Reader statements (each one statement, so each reads one consistent snapshot) ---
 
@@ -123,6 +145,18 @@ constexpr Query kReadAudit = {
 constexpr Query kReadOutbox = {"read outbox",
                                "SELECT id, episode_id, sequence, name, revision, kind FROM outbox"
                                " WHERE id > ?1 ORDER BY id LIMIT ?2"};
+constexpr Query kGetCursor = {"read sync cursor",
+                              "SELECT outbox_id FROM sync_cursors WHERE host = ?1"};
+constexpr Query kGetRemote = {
+    "read remote ref",
+    "SELECT resource_type, remote_id, version, time_micros FROM remote_refs"
+    " WHERE host = ?1 AND key = ?2"};
+constexpr Query kListParked = {
+    "list parked changes",
+    "SELECT outbox_id, name, revision, time_micros, code, outcome FROM parked"
+    " WHERE host = ?1 ORDER BY outbox_id LIMIT ?2"};
+// A range over the outbox's integer primary key.
+constexpr Query kCountOutboxAfter = {"count outbox", "SELECT count(*) FROM outbox WHERE id > ?1"};
 
 #undef COLLABCARE_REVISION_COLUMNS
 
@@ -148,6 +182,31 @@ absl::Status InsertAudit(Connection& connection, const AuditRecord& record) {
       .BindText(7, record.request_id)
       .Run();
 }
+
+// The writes the writer thread runs, each in its own savepoint of a group-commit transaction.
+// The pointers are to the caller's arguments, which outlive the write because the caller waits
+// for it (AuditLater's record is owned by its WriteItem).
+struct CommitOp {
+  const Mutation* mutation;
+};
+struct AuditOp {
+  const AuditRecord* record;
+};
+struct SetCursorOp {
+  const std::string* host;
+  int64_t outbox_id;
+};
+struct PutRemoteOp {
+  const RemoteRef* ref;
+};
+struct ParkOp {
+  const ParkedChange* change;
+};
+struct UnparkOp {
+  const std::string* host;
+  int64_t outbox_id;
+};
+using WriteOp = std::variant<CommitOp, AuditOp, SetCursorOp, PutRemoteOp, ParkOp, UnparkOp>;
 
 // Writes every part of `mutation` on the writer's connection, inside the caller's savepoint.
 // The revision check and the sequence run here, inside the transaction, after every earlier
@@ -236,6 +295,59 @@ absl::StatusOr<CommitResult> ApplyMutation(Connection& connection, const Mutatio
                         .Run());
   }
   return CommitResult{.sequence = sequence};
+}
+
+// Runs one WriteOp on the writer's connection, inside the caller's savepoint. Writes other
+// than a commit have no sequence and return an empty CommitResult.
+absl::StatusOr<CommitResult> Apply(Connection& connection, const CommitOp& op) {
+  return ApplyMutation(connection, *op.mutation);
+}
+
+absl::StatusOr<CommitResult> Apply(Connection& connection, const AuditOp& op) {
+  RETURN_IF_ERROR(InsertAudit(connection, *op.record));
+  return CommitResult{};
+}
+
+absl::StatusOr<CommitResult> Apply(Connection& connection, const SetCursorOp& op) {
+  ASSIGN_OR_RETURN(Statement upsert, connection.Prepare(kAdvanceCursor));
+  RETURN_IF_ERROR(upsert.BindText(1, *op.host).BindInt(2, op.outbox_id).Run());
+  return CommitResult{};
+}
+
+absl::StatusOr<CommitResult> Apply(Connection& connection, const PutRemoteOp& op) {
+  const RemoteRef& ref = *op.ref;
+  ASSIGN_OR_RETURN(Statement upsert, connection.Prepare(kUpsertRemote));
+  RETURN_IF_ERROR(upsert.BindText(1, ref.host)
+                      .BindText(2, ref.key)
+                      .BindText(3, ref.resource_type)
+                      .BindText(4, ref.remote_id)
+                      .BindText(5, ref.version)
+                      .BindInt(6, absl::ToUnixMicros(ref.time))
+                      .Run());
+  return CommitResult{};
+}
+
+absl::StatusOr<CommitResult> Apply(Connection& connection, const ParkOp& op) {
+  const ParkedChange& change = *op.change;
+  ASSIGN_OR_RETURN(Statement upsert, connection.Prepare(kUpsertParked));
+  RETURN_IF_ERROR(upsert.BindText(1, change.host)
+                      .BindInt(2, change.outbox_id)
+                      .BindText(3, change.name)
+                      .BindInt(4, change.revision)
+                      .BindInt(5, absl::ToUnixMicros(change.time))
+                      .BindInt(6, change.code)
+                      .BindText(7, change.outcome)
+                      .Run());
+  return CommitResult{};
+}
+
+absl::StatusOr<CommitResult> Apply(Connection& connection, const UnparkOp& op) {
+  ASSIGN_OR_RETURN(Statement remove, connection.Prepare(kDeleteParked));
+  RETURN_IF_ERROR(remove.BindText(1, *op.host).BindInt(2, op.outbox_id).Run());
+  if (connection.Changes() == 0) {
+    return absl::NotFoundError(absl::StrCat("no parked change with outbox id ", op.outbox_id));
+  }
+  return CommitResult{};
 }
 
 // The latest revision of recently used records, so the reads that every call makes (its
@@ -331,13 +443,13 @@ class SqliteStore final : public Store {
   absl::StatusOr<CommitResult> Commit(const Mutation& mutation) override {
     RETURN_IF_ERROR(internal::CheckMutation(mutation));
     WriteItem item;
-    item.mutation = &mutation;
+    item.op = CommitOp{&mutation};
     return Write(item);
   }
 
   absl::Status Audit(const AuditRecord& record) override {
     WriteItem item;
-    item.audit = &record;
+    item.op = AuditOp{&record};
     return Write(item).status();
   }
 
@@ -345,7 +457,7 @@ class SqliteStore final : public Store {
     // Owned by the writer, which deletes it after its batch; nobody waits for it.
     auto* item = new WriteItem;
     item->owned_audit = record;
-    item->audit = &item->owned_audit;
+    item->op = AuditOp{&item->owned_audit};
     item->detached = true;
     {
       std::lock_guard<std::mutex> lock(queue_mu_);
@@ -516,12 +628,91 @@ class SqliteStore final : public Store {
     }
   }
 
+  absl::StatusOr<int64_t> GetSyncCursor(const std::string& host) override {
+    RETURN_IF_ERROR(internal::CheckHost(host, "host"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetCursor));
+    ASSIGN_OR_RETURN(const bool found, query.BindText(1, host).Step());
+    return found ? query.ColumnInt(0) : 0;
+  }
+
+  absl::Status SetSyncCursor(const std::string& host, int64_t outbox_id) override {
+    RETURN_IF_ERROR(internal::CheckHost(host, "host"));
+    WriteItem item;
+    item.op = SetCursorOp{&host, outbox_id};
+    return Write(item).status();
+  }
+
+  absl::StatusOr<std::optional<RemoteRef>> GetRemote(const std::string& host,
+                                                     const std::string& key) override {
+    RETURN_IF_ERROR(internal::CheckHost(host, "host"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kGetRemote));
+    ASSIGN_OR_RETURN(const bool found, query.BindText(1, host).BindText(2, key).Step());
+    if (!found) return std::nullopt;
+    return RemoteRef{.host = host,
+                     .key = key,
+                     .resource_type = query.ColumnText(0),
+                     .remote_id = query.ColumnText(1),
+                     .version = query.ColumnText(2),
+                     .time = absl::FromUnixMicros(query.ColumnInt(3))};
+  }
+
+  absl::Status PutRemote(const RemoteRef& ref) override {
+    RETURN_IF_ERROR(internal::CheckRemoteRef(ref));
+    WriteItem item;
+    item.op = PutRemoteOp{&ref};
+    return Write(item).status();
+  }
+
+  absl::Status Park(const ParkedChange& change) override {
+    RETURN_IF_ERROR(internal::CheckParkedChange(change));
+    WriteItem item;
+    item.op = ParkOp{&change};
+    return Write(item).status();
+  }
+
+  absl::StatusOr<std::vector<ParkedChange>> ListParked(const std::string& host,
+                                                       int limit) override {
+    RETURN_IF_ERROR(internal::CheckHost(host, "host"));
+    RETURN_IF_ERROR(internal::CheckLimit(limit, "limit"));
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kListParked));
+    query.BindText(1, host).BindInt(2, limit);
+    std::vector<ParkedChange> changes;
+    while (true) {
+      ASSIGN_OR_RETURN(const bool row, query.Step());
+      if (!row) return changes;
+      changes.push_back({.host = host,
+                         .outbox_id = query.ColumnInt(0),
+                         .name = query.ColumnText(1),
+                         .revision = query.ColumnInt(2),
+                         .time = absl::FromUnixMicros(query.ColumnInt(3)),
+                         .code = static_cast<int>(query.ColumnInt(4)),
+                         .outcome = query.ColumnText(5)});
+    }
+  }
+
+  absl::Status Unpark(const std::string& host, int64_t outbox_id) override {
+    RETURN_IF_ERROR(internal::CheckHost(host, "host"));
+    WriteItem item;
+    item.op = UnparkOp{&host, outbox_id};
+    return Write(item).status();
+  }
+
+  absl::StatusOr<int64_t> CountOutboxAfter(int64_t after_id) override {
+    ReaderLease reader(*this);
+    ASSIGN_OR_RETURN(Statement query, reader->Prepare(kCountOutboxAfter));
+    ASSIGN_OR_RETURN(const bool row, query.BindInt(1, after_id).Step());
+    if (!row) return absl::InternalError("sqlite: count outbox: no row");
+    return query.ColumnInt(0);
+  }
+
  private:
-  // One Commit or Audit waiting for the writer. Lives on the caller's stack: the writer sets
-  // `done` and notifies `done_cv` holding done_mu_, and touches nothing of it afterwards.
+  // One write waiting for the writer. Lives on the caller's stack: the writer sets `done` and
+  // notifies `done_cv` holding done_mu_, and touches nothing of it afterwards.
   struct WriteItem {
-    const Mutation* mutation = nullptr;  // exactly one of mutation and audit is set
-    const AuditRecord* audit = nullptr;
+    WriteOp op;  // set by whoever queues the item
     absl::StatusOr<CommitResult> result;
     bool failed_alone = false;  // its own error, its savepoint rolled back
     bool done = false;          // guarded by done_mu_
@@ -641,14 +832,13 @@ class SqliteStore final : public Store {
       return FailBatch(batch, commit);
     }
     for (WriteItem* item : batch) {
-      if (item->mutation != nullptr && item->result.ok()) cache_.Publish(item->mutation->record);
+      const auto* commit = std::get_if<CommitOp>(&item->op);
+      if (commit != nullptr && item->result.ok()) cache_.Publish(commit->mutation->record);
     }
   }
 
   absl::StatusOr<CommitResult> ApplyItem(const WriteItem& item) {
-    if (item.mutation != nullptr) return ApplyMutation(*writer_, *item.mutation);
-    RETURN_IF_ERROR(InsertAudit(*writer_, *item.audit));
-    return CommitResult{};
+    return std::visit([this](const auto& op) { return Apply(*writer_, op); }, item.op);
   }
 
   absl::Status RollBackSavepoint() {

@@ -60,6 +60,31 @@ struct OutboxEntry {
   RecordKind kind = RecordKind::kEpisode;
 };
 
+// Where a host's sync worker stands, and what it knows of the host (DESIGN.md "Host EHRs").
+// `host` names one configured host EHR connection (e.g. "ehr").
+
+// A resource collabcare wrote to a host, by its business key (fhir::FhirResource::key): the
+// host's id and version, so that hosts without conditional create never get a duplicate.
+struct RemoteRef {
+  std::string host;
+  std::string key;
+  std::string resource_type;
+  std::string remote_id;
+  std::string version;  // the host's versionId after the last write; may be empty
+  absl::Time time;      // when it was last written
+};
+
+// A change the host refused as invalid: kept, with what the host said, until an operator acts.
+struct ParkedChange {
+  std::string host;
+  int64_t outbox_id = 0;
+  std::string name;
+  int64_t revision = 0;
+  absl::Time time;
+  int code = 0;         // absl::StatusCode
+  std::string outcome;  // the host's OperationOutcome JSON (at most 64 KiB), never in logs
+};
+
 // The response remembered for an idempotent request.
 struct StoredResponse {
   std::string fingerprint;  // digest of the request it answered
@@ -154,6 +179,31 @@ class Store {
 
   // Outbox entries with id > after_id, in id order, at most `limit`.
   virtual absl::StatusOr<std::vector<OutboxEntry>> ReadOutbox(int64_t after_id, int limit) = 0;
+
+  // Sync bookkeeping. All writes are durable on return, and ordered with commits.
+  // INVALID_ARGUMENT for an empty host or RemoteRef.key, a limit below 1, and a
+  // ParkedChange.outcome longer than 64 KiB.
+  //
+  // The outbox id up to which every entry has been pushed to (or parked for) `host`; 0 when
+  // nothing has been. SetSyncCursor never moves a cursor back (a smaller id is ignored).
+  virtual absl::StatusOr<int64_t> GetSyncCursor(const std::string& host) = 0;
+  virtual absl::Status SetSyncCursor(const std::string& host, int64_t outbox_id) = 0;
+
+  // What collabcare wrote to `host` under `key`; nullopt when nothing yet.
+  virtual absl::StatusOr<std::optional<RemoteRef>> GetRemote(const std::string& host,
+                                                             const std::string& key) = 0;
+  // Inserts or replaces the ref for (ref.host, ref.key).
+  virtual absl::Status PutRemote(const RemoteRef& ref) = 0;
+
+  // Parks a refused change (replacing an earlier parking of the same (host, outbox_id)).
+  virtual absl::Status Park(const ParkedChange& change) = 0;
+  // Parked changes of `host` in outbox order, at most `limit`.
+  virtual absl::StatusOr<std::vector<ParkedChange>> ListParked(const std::string& host,
+                                                               int limit) = 0;
+  // Removes a parking (after a retry succeeded or an operator discarded it); NOT_FOUND if none.
+  virtual absl::Status Unpark(const std::string& host, int64_t outbox_id) = 0;
+  // How many outbox entries have an id above `after_id` (the host's backlog).
+  virtual absl::StatusOr<int64_t> CountOutboxAfter(int64_t after_id) = 0;
 };
 
 // A store kept in memory, for tests. Same contract, nothing durable.

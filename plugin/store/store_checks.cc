@@ -1,7 +1,10 @@
 // Argument checks shared by every Store implementation.
 #include "plugin/store/store_checks.h"
 
+#include <string>
+
 #include "absl/strings/str_cat.h"
+#include "plugin/common/status_macros.h"
 
 namespace collabcare::store::internal {
 
@@ -27,6 +30,26 @@ absl::Status CheckMutation(const Mutation& mutation) {
 
 absl::Status CheckLimit(int limit, absl::string_view field) {
   if (limit < 1) return absl::InvalidArgumentError(absl::StrCat(field, " must be at least 1"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckHost(const std::string& host, absl::string_view field) {
+  if (host.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is empty"));
+  return absl::OkStatus();
+}
+
+absl::Status CheckRemoteRef(const RemoteRef& ref) {
+  RETURN_IF_ERROR(CheckHost(ref.host, "RemoteRef.host"));
+  if (ref.key.empty()) return absl::InvalidArgumentError("RemoteRef.key is empty");
+  return absl::OkStatus();
+}
+
+absl::Status CheckParkedChange(const ParkedChange& change) {
+  RETURN_IF_ERROR(CheckHost(change.host, "ParkedChange.host"));
+  if (change.outcome.size() > kMaxParkedOutcomeBytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ParkedChange.outcome is longer than ", kMaxParkedOutcomeBytes, " bytes"));
+  }
   return absl::OkStatus();
 }
 

@@ -123,6 +123,123 @@ TEST(SqliteStoreTest, SchemaVersionIsRecorded) {
   EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version ORDER BY version"), expected);
 }
 
+TEST(SqliteStoreTest, SchemaIsAtVersionThree) {
+  EXPECT_EQ(sqlite::LatestSchemaVersion(), 3);
+  TempDir dir;
+  const std::string path = dir.path() + "/store.db";
+  { ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore({.path = path})); }
+  EXPECT_EQ(RawQuery(path, "SELECT MAX(version) FROM schema_version"),
+            std::vector<std::string>{"3"});
+  EXPECT_EQ(RawQuery(path,
+                     "SELECT name FROM sqlite_schema WHERE type = 'table' AND name IN"
+                     " ('sync_cursors', 'remote_refs', 'parked') ORDER BY name"),
+            (std::vector<std::string>{"parked", "remote_refs", "sync_cursors"}));
+}
+
+TEST(SqliteStoreTest, SyncBookkeepingSurvivesReopen) {
+  TempDir dir;
+  const SqliteOptions options = {.path = dir.path() + "/store.db"};
+  const RemoteRef ref = {.host = "ehr",
+                         .key = "Goal|g1",
+                         .resource_type = "Goal",
+                         .remote_id = "abc",
+                         .version = "3",
+                         .time = At(7)};
+  const ParkedChange parked = {.host = "ehr",
+                               .outbox_id = 2,
+                               .name = "episodes/e1/goals/g1",
+                               .revision = 1,
+                               .time = At(8),
+                               .code = static_cast<int>(absl::StatusCode::kInvalidArgument),
+                               .outcome = R"({"resourceType":"OperationOutcome"})"};
+  ParkedChange unparked = parked;
+  unparked.outbox_id = 3;
+  {
+    ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenSqliteStore(options));
+    for (int64_t revision = 1; revision <= 3; ++revision) {
+      ASSERT_TRUE(IsOk(
+          store->Commit(MakeMutation("e1", "episodes/e1/goals/g1", RecordKind::kGoal, revision))));
+    }
+    ASSERT_TRUE(IsOk(store->SetSyncCursor("ehr", 3)));
+    ASSERT_TRUE(IsOk(store->SetSyncCursor("lab", 1)));
+    ASSERT_TRUE(IsOk(store->PutRemote(ref)));
+    ASSERT_TRUE(IsOk(store->Park(parked)));
+    ASSERT_TRUE(IsOk(store->Park(unparked)));
+    ASSERT_TRUE(IsOk(store->Unpark("ehr", 3)));
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<Store> store, OpenSqliteStore(options));
+  ASSERT_OK_AND_ASSIGN(int64_t ehr, store->GetSyncCursor("ehr"));
+  EXPECT_EQ(ehr, 3);
+  ASSERT_OK_AND_ASSIGN(int64_t lab, store->GetSyncCursor("lab"));
+  EXPECT_EQ(lab, 1);
+  // Still never moves back after a reopen.
+  ASSERT_TRUE(IsOk(store->SetSyncCursor("ehr", 1)));
+  ASSERT_OK_AND_ASSIGN(int64_t still, store->GetSyncCursor("ehr"));
+  EXPECT_EQ(still, 3);
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> got, store->GetRemote("ehr", "Goal|g1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->resource_type, ref.resource_type);
+  EXPECT_EQ(got->remote_id, ref.remote_id);
+  EXPECT_EQ(got->version, ref.version);
+  EXPECT_EQ(got->time, ref.time);
+  ASSERT_OK_AND_ASSIGN(auto list, store->ListParked("ehr", 10));
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0].outbox_id, 2);
+  EXPECT_EQ(list[0].name, parked.name);
+  EXPECT_EQ(list[0].revision, parked.revision);
+  EXPECT_EQ(list[0].time, parked.time);
+  EXPECT_EQ(list[0].code, parked.code);
+  EXPECT_EQ(list[0].outcome, parked.outcome);
+  ASSERT_OK_AND_ASSIGN(int64_t backlog, store->CountOutboxAfter(ehr - 1));
+  EXPECT_EQ(backlog, 1);
+}
+
+// A database written by the previous build (schema version 2) gains the sync tables on open
+// and keeps its records. Migration 3 only adds tables, so dropping them and its version row
+// gives exactly a version 2 database.
+TEST(SqliteStoreTest, VersionTwoDatabaseIsMigrated) {
+  TempDir dir;
+  const std::string path = dir.path() + "/store.db";
+  Mutation goal = MakeMutation("e1", "episodes/e1/goals/g1", RecordKind::kGoal, 1);
+  {
+    ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore({.path = path}));
+    ASSERT_TRUE(IsOk(store->Commit(goal)));
+  }
+  for (const char* sql : {"DROP TABLE sync_cursors", "DROP TABLE remote_refs", "DROP TABLE parked",
+                          "DELETE FROM schema_version WHERE version = 3"}) {
+    RawQuery(path, sql);
+  }
+  ASSERT_EQ(RawQuery(path, "SELECT MAX(version) FROM schema_version"),
+            std::vector<std::string>{"2"});
+  ASSERT_TRUE(RawQuery(path, "SELECT name FROM sqlite_schema WHERE name = 'parked'").empty());
+
+  ASSERT_OK_AND_ASSIGN(auto store, OpenSqliteStore({.path = path}));
+  EXPECT_EQ(RawQuery(path, "SELECT version FROM schema_version ORDER BY version"),
+            (std::vector<std::string>{"1", "2", "3"}));
+  ASSERT_OK_AND_ASSIGN(RecordRevision latest, store->GetLatest(goal.record.name));
+  EXPECT_EQ(latest.data, goal.record.data);
+  ASSERT_OK_AND_ASSIGN(int64_t backlog, store->CountOutboxAfter(0));
+  EXPECT_EQ(backlog, 1);
+  ASSERT_OK_AND_ASSIGN(int64_t cursor, store->GetSyncCursor("ehr"));
+  EXPECT_EQ(cursor, 0);
+  ASSERT_TRUE(IsOk(store->SetSyncCursor("ehr", 1)));
+  ASSERT_TRUE(IsOk(store->PutRemote({.host = "ehr",
+                                     .key = "Goal|g1",
+                                     .resource_type = "Goal",
+                                     .remote_id = "abc",
+                                     .version = "",
+                                     .time = At(1)})));
+  ASSERT_TRUE(IsOk(store->Park({.host = "ehr",
+                                .outbox_id = 1,
+                                .name = goal.record.name,
+                                .revision = 1,
+                                .time = At(2),
+                                .code = static_cast<int>(absl::StatusCode::kInvalidArgument),
+                                .outcome = "{}"})));
+  ASSERT_OK_AND_ASSIGN(auto parked, store->ListParked("ehr", 10));
+  EXPECT_EQ(parked.size(), 1u);
+}
+
 TEST(SqliteStoreTest, NewerSchemaVersionRefusesToOpen) {
   TempDir dir;
   const std::string path = dir.path() + "/store.db";

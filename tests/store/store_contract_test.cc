@@ -511,8 +511,9 @@ TEST_P(StoreContractTest, ReadModifyWriteLoopsOnOneRecordAllLand) {
         }
         if (!done) ++failures;
         // Other records change meanwhile (in a store with a cache, they push this one out).
-        store_->Commit(MakeMutation("e2", absl::StrCat("episodes/e2/goals/t", t, "-", i),
-                                    RecordKind::kGoal, 1))
+        store_
+            ->Commit(MakeMutation("e2", absl::StrCat("episodes/e2/goals/t", t, "-", i),
+                                  RecordKind::kGoal, 1))
             .IgnoreError();
       }
     });
@@ -612,6 +613,244 @@ TEST_P(StoreContractTest, RacingCommitsOnOneRecordHaveOneWinnerPerRevision) {
   EXPECT_EQ(revisions.size(), static_cast<size_t>(kRevisions));
   ASSERT_OK_AND_ASSIGN(auto outbox, store_->ReadOutbox(0, 1000));
   EXPECT_EQ(outbox.size(), static_cast<size_t>(kRevisions));
+}
+
+TEST_P(StoreContractTest, SyncCursorStartsAtZeroAndOnlyMovesForward) {
+  ASSERT_OK_AND_ASSIGN(int64_t start, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(start, 0);
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("ehr", 5)));
+  ASSERT_OK_AND_ASSIGN(int64_t moved, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(moved, 5);
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("ehr", 9)));
+  ASSERT_OK_AND_ASSIGN(int64_t forward, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(forward, 9);
+  // A smaller id is ignored without error, and so is the same one again.
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("ehr", 3)));
+  ASSERT_OK_AND_ASSIGN(int64_t kept, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(kept, 9);
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("ehr", 0)));
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("ehr", 9)));
+  ASSERT_OK_AND_ASSIGN(int64_t same, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(same, 9);
+}
+
+TEST_P(StoreContractTest, SyncCursorsArePerHost) {
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("ehr", 7)));
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("lab", 2)));
+  ASSERT_OK_AND_ASSIGN(int64_t ehr, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(ehr, 7);
+  ASSERT_OK_AND_ASSIGN(int64_t lab, store_->GetSyncCursor("lab"));
+  EXPECT_EQ(lab, 2);
+  ASSERT_OK_AND_ASSIGN(int64_t other, store_->GetSyncCursor("ehr2"));
+  EXPECT_EQ(other, 0);
+  // A first cursor below zero stays at zero: it never goes back from where it started.
+  ASSERT_TRUE(IsOk(store_->SetSyncCursor("new", -4)));
+  ASSERT_OK_AND_ASSIGN(int64_t fresh, store_->GetSyncCursor("new"));
+  EXPECT_EQ(fresh, 0);
+}
+
+// Sync workers race to advance one cursor; whatever the order the writes land in, the cursor
+// ends at the largest id.
+TEST_P(StoreContractTest, ConcurrentSyncCursorWritesKeepTheLargest) {
+  constexpr int kThreads = 8;
+  constexpr int kPerThread = 20;
+  std::vector<absl::Status> errors(kThreads);
+  std::latch start(kThreads);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      start.arrive_and_wait();
+      // Thread t writes t+1+i*kThreads from the largest i down, so most writes move back.
+      for (int i = kPerThread - 1; i >= 0 && errors[t].ok(); --i) {
+        errors[t] = store_->SetSyncCursor("ehr", 1 + t + i * kThreads);
+      }
+    });
+  }
+  for (std::thread& thread : threads) thread.join();
+  for (const absl::Status& error : errors) EXPECT_TRUE(IsOk(error));
+  ASSERT_OK_AND_ASSIGN(int64_t cursor, store_->GetSyncCursor("ehr"));
+  EXPECT_EQ(cursor, kThreads * kPerThread);
+}
+
+TEST_P(StoreContractTest, RemoteRefsArePutAndReplacedPerHostAndKey) {
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> missing, store_->GetRemote("ehr", "Goal|g1"));
+  EXPECT_FALSE(missing.has_value());
+
+  const RemoteRef first = {.host = "ehr",
+                           .key = "Goal|g1",
+                           .resource_type = "Goal",
+                           .remote_id = "abc-1",
+                           .version = "1",
+                           .time = At(10) + absl::Nanoseconds(999)};  // Kept to the µs.
+  ASSERT_TRUE(IsOk(store_->PutRemote(first)));
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> got, store_->GetRemote("ehr", "Goal|g1"));
+  ASSERT_TRUE(got.has_value());
+  EXPECT_EQ(got->host, "ehr");
+  EXPECT_EQ(got->key, "Goal|g1");
+  EXPECT_EQ(got->resource_type, "Goal");
+  EXPECT_EQ(got->remote_id, "abc-1");
+  EXPECT_EQ(got->version, "1");
+  EXPECT_EQ(got->time, At(10));
+
+  // The same key on another host, and another key on the same host, are separate refs.
+  RemoteRef other_host = first;
+  other_host.host = "lab";
+  other_host.remote_id = "lab-9";
+  ASSERT_TRUE(IsOk(store_->PutRemote(other_host)));
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> none, store_->GetRemote("ehr", "Goal|g2"));
+  EXPECT_FALSE(none.has_value());
+
+  // Replacing keeps one ref per (host, key); the version may become empty.
+  RemoteRef replaced = first;
+  replaced.remote_id = "abc-2";
+  replaced.version = "";
+  replaced.time = At(20);
+  ASSERT_TRUE(IsOk(store_->PutRemote(replaced)));
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> now, store_->GetRemote("ehr", "Goal|g1"));
+  ASSERT_TRUE(now.has_value());
+  EXPECT_EQ(now->remote_id, "abc-2");
+  EXPECT_EQ(now->version, "");
+  EXPECT_EQ(now->time, At(20));
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> lab, store_->GetRemote("lab", "Goal|g1"));
+  ASSERT_TRUE(lab.has_value());
+  EXPECT_EQ(lab->remote_id, "lab-9");
+  EXPECT_EQ(lab->version, "1");
+}
+
+ParkedChange MakeParked(const std::string& host, int64_t outbox_id) {
+  return {
+      .host = host,
+      .outbox_id = outbox_id,
+      .name = absl::StrCat("episodes/e1/goals/g", outbox_id),
+      .revision = outbox_id + 100,
+      .time = At(outbox_id),
+      .code = static_cast<int>(absl::StatusCode::kInvalidArgument),
+      .outcome = absl::StrCat(R"({"resourceType":"OperationOutcome","id":")", outbox_id, R"("})")};
+}
+
+TEST_P(StoreContractTest, ParkedChangesListInOutboxOrderPerHost) {
+  ASSERT_OK_AND_ASSIGN(auto empty, store_->ListParked("ehr", 10));
+  EXPECT_TRUE(empty.empty());
+  // Parked out of order on purpose; outbox id 12 > 3 although "12" < "3" as text.
+  for (int64_t id : {12, 3, 7}) ASSERT_TRUE(IsOk(store_->Park(MakeParked("ehr", id))));
+  ASSERT_TRUE(IsOk(store_->Park(MakeParked("lab", 5))));
+
+  ASSERT_OK_AND_ASSIGN(auto all, store_->ListParked("ehr", 10));
+  ASSERT_EQ(all.size(), 3u);
+  EXPECT_EQ(all[0].outbox_id, 3);
+  EXPECT_EQ(all[1].outbox_id, 7);
+  EXPECT_EQ(all[2].outbox_id, 12);
+  const ParkedChange expected = MakeParked("ehr", 7);
+  EXPECT_EQ(all[1].host, expected.host);
+  EXPECT_EQ(all[1].name, expected.name);
+  EXPECT_EQ(all[1].revision, expected.revision);
+  EXPECT_EQ(all[1].time, expected.time);
+  EXPECT_EQ(all[1].code, expected.code);
+  EXPECT_EQ(all[1].outcome, expected.outcome);
+
+  ASSERT_OK_AND_ASSIGN(auto first_two, store_->ListParked("ehr", 2));
+  ASSERT_EQ(first_two.size(), 2u);
+  EXPECT_EQ(first_two[0].outbox_id, 3);
+  EXPECT_EQ(first_two[1].outbox_id, 7);
+  ASSERT_OK_AND_ASSIGN(auto lab, store_->ListParked("lab", 10));
+  ASSERT_EQ(lab.size(), 1u);
+  EXPECT_EQ(lab[0].host, "lab");
+  EXPECT_EQ(lab[0].outbox_id, 5);
+  ASSERT_OK_AND_ASSIGN(auto none, store_->ListParked("other", 10));
+  EXPECT_TRUE(none.empty());
+}
+
+TEST_P(StoreContractTest, ParkingAgainReplacesAndUnparkRemoves) {
+  ASSERT_TRUE(IsOk(store_->Park(MakeParked("ehr", 4))));
+  ASSERT_TRUE(IsOk(store_->Park(MakeParked("ehr", 8))));
+  ParkedChange again = MakeParked("ehr", 4);
+  again.revision = 2;
+  again.time = At(50);
+  again.code = static_cast<int>(absl::StatusCode::kFailedPrecondition);
+  // The largest outcome allowed, with bytes a text column could mangle.
+  again.outcome = std::string(64 * 1024, 'x');
+  again.outcome[0] = '\0';
+  again.outcome[1] = '\xff';
+  ASSERT_TRUE(IsOk(store_->Park(again)));
+
+  ASSERT_OK_AND_ASSIGN(auto parked, store_->ListParked("ehr", 10));
+  ASSERT_EQ(parked.size(), 2u);
+  EXPECT_EQ(parked[0].outbox_id, 4);
+  EXPECT_EQ(parked[0].revision, 2);
+  EXPECT_EQ(parked[0].time, At(50));
+  EXPECT_EQ(parked[0].code, again.code);
+  EXPECT_EQ(parked[0].outcome, again.outcome);
+
+  ASSERT_TRUE(IsOk(store_->Unpark("ehr", 4)));
+  EXPECT_EQ(store_->Unpark("ehr", 4).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Unpark("lab", 8).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_->Unpark("ehr", 99).code(), absl::StatusCode::kNotFound);
+  ASSERT_OK_AND_ASSIGN(auto left, store_->ListParked("ehr", 10));
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].outbox_id, 8);
+  // A parking removed can be parked again.
+  ASSERT_TRUE(IsOk(store_->Park(MakeParked("ehr", 4))));
+  ASSERT_OK_AND_ASSIGN(auto back, store_->ListParked("ehr", 10));
+  EXPECT_EQ(back.size(), 2u);
+}
+
+TEST_P(StoreContractTest, CountOutboxAfterCountsTheBacklog) {
+  ASSERT_OK_AND_ASSIGN(int64_t none, store_->CountOutboxAfter(0));
+  EXPECT_EQ(none, 0);
+  MustCommit(MakeMutation("e1", "episodes/e1", RecordKind::kEpisode, 1));
+  MustCommit(MakeMutation("e1", "episodes/e1/goals/g1", RecordKind::kGoal, 1));
+  ASSERT_TRUE(IsOk(store_->Audit(MakeMutation("e1", "x", RecordKind::kGoal, 1).audit)));
+  MustCommit(MakeMutation("e2", "episodes/e2", RecordKind::kEpisode, 1));
+  MustCommit(MakeMutation("e1", "episodes/e1/goals/g1", RecordKind::kGoal, 2));
+  // Refused commits add nothing.
+  EXPECT_FALSE(
+      store_->Commit(MakeMutation("e1", "episodes/e1/goals/g1", RecordKind::kGoal, 2)).ok());
+
+  ASSERT_OK_AND_ASSIGN(auto entries, store_->ReadOutbox(0, 100));
+  ASSERT_EQ(entries.size(), 4u);
+  ASSERT_OK_AND_ASSIGN(int64_t all, store_->CountOutboxAfter(0));
+  EXPECT_EQ(all, 4);
+  ASSERT_OK_AND_ASSIGN(int64_t from_before, store_->CountOutboxAfter(-10));
+  EXPECT_EQ(from_before, 4);
+  ASSERT_OK_AND_ASSIGN(int64_t after_first, store_->CountOutboxAfter(entries[0].id));
+  EXPECT_EQ(after_first, 3);
+  ASSERT_OK_AND_ASSIGN(int64_t after_third, store_->CountOutboxAfter(entries[2].id));
+  EXPECT_EQ(after_third, 1);
+  ASSERT_OK_AND_ASSIGN(int64_t after_last, store_->CountOutboxAfter(entries[3].id));
+  EXPECT_EQ(after_last, 0);
+  ASSERT_OK_AND_ASSIGN(int64_t beyond, store_->CountOutboxAfter(entries[3].id + 100));
+  EXPECT_EQ(beyond, 0);
+}
+
+TEST_P(StoreContractTest, InvalidSyncArgumentsAreRefused) {
+  EXPECT_EQ(store_->GetSyncCursor("").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->SetSyncCursor("", 1).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetRemote("", "Goal|g1").status().code(), absl::StatusCode::kInvalidArgument);
+  RemoteRef ref = {.host = "",
+                   .key = "Goal|g1",
+                   .resource_type = "Goal",
+                   .remote_id = "1",
+                   .version = "",
+                   .time = At(0)};
+  EXPECT_EQ(store_->PutRemote(ref).code(), absl::StatusCode::kInvalidArgument);
+  ref.host = "ehr";
+  ref.key = "";
+  EXPECT_EQ(store_->PutRemote(ref).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Park(MakeParked("", 1)).code(), absl::StatusCode::kInvalidArgument);
+  ParkedChange too_long = MakeParked("ehr", 1);
+  too_long.outcome = std::string(64 * 1024 + 1, 'x');
+  const absl::Status refused = store_->Park(too_long);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(refused.ToString().find("xxxx"), std::string::npos) << refused;
+  EXPECT_EQ(store_->ListParked("", 10).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->ListParked("ehr", 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->Unpark("", 1).code(), absl::StatusCode::kInvalidArgument);
+
+  // Nothing refused was written.
+  ASSERT_OK_AND_ASSIGN(std::optional<RemoteRef> remote, store_->GetRemote("ehr", ""));
+  EXPECT_FALSE(remote.has_value());
+  ASSERT_OK_AND_ASSIGN(auto parked, store_->ListParked("ehr", 10));
+  EXPECT_TRUE(parked.empty());
 }
 
 INSTANTIATE_TEST_SUITE_P(
