@@ -33,6 +33,7 @@ struct CanonicalUrls {
   std::string cs_participant_role;     // {base}/CodeSystem/participant-role
   std::string cs_instrument;           // {base}/CodeSystem/instrument  (ORS, SRS, GBO, goal-rating …)
   std::string cs_record_kind;          // {base}/CodeSystem/record-kind (for AuditEvent entities)
+  std::string cs_goal_visibility;      // {base}/CodeSystem/goal-visibility (added with the mappers)
 
   // Extensions.
   std::string ext_everyday_signs;      // {base}/StructureDefinition/goal-everyday-signs
@@ -47,6 +48,7 @@ struct CanonicalUrls {
   std::string ext_episode_modality;    // {base}/StructureDefinition/episode-modality
   std::string ext_dissent;             // {base}/StructureDefinition/signature-dissent
   std::string ext_record_revision;     // {base}/StructureDefinition/record-revision
+  std::string ext_goal_rank;           // {base}/StructureDefinition/goal-rank (added with the mappers)
 
   // Profiles (StructureDefinitions constraining base resources).
   std::string profile_goal;            // {base}/StructureDefinition/collabcare-goal
