@@ -10,6 +10,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libcpp-httplib-dev libgoogle-perftools-dev
   openssl ca-certificates
+  clang libclang-rt-14-dev
 )
 
 # Node.js and npm, for the independent FHIR validator (tests/fhir_validator). Any node + npm
