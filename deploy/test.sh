@@ -5,6 +5,7 @@ cd "$(dirname "$0")/.."
 deploy/setup-debian.sh
 tests/fhir_validator/install.sh
 deploy/build.sh
-(cd "${BUILD_DIR:-build}" && ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-2}")
 # The FHIR JSON readers under libFuzzer for a short run (a clang build of its own).
 deploy/fuzz.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-2}"
