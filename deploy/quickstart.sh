@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command: set up a Debian 12 machine, build, start collabcare-server on the embedded
-# defaults (SQLite in ./collabcare-data, development identity) and walk a demo session with
-# collabctl. The server keeps running afterwards until Ctrl-C (or pass --no-wait).
+# defaults (SQLite in ./collabcare-data, development identity, FHIR NDJSON export) and walk a
+# demo session with collabctl, then list the FHIR files it produced. The server keeps running afterwards until Ctrl-C (or pass --no-wait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wait_after=1
@@ -60,6 +60,17 @@ $ctl --as=Practitioner/9 reviews sign "$R"
 
 say "Progress, as both of them see it"
 $ctl --as=Patient/123 progress "$E"
+
+say "The session as FHIR R4 (bulk-data NDJSON, --host_profile=ndjson): $data/fhir-export"
+# The sync worker logs sync_caught_up with lag 0 once it has pushed everything written so far.
+mark=$(wc -l <"$data/server.log")
+for _ in $(seq 1 100); do
+  tail -n +"$((mark + 1))" "$data/server.log" | grep -q '"event":"sync_caught_up".*"lag":"0"' && break
+  sleep 0.1
+done
+for f in "$data"/fhir-export/*.ndjson; do
+  printf '  %-32s %5d resources\n' "$(basename "$f")" "$(wc -l <"$f")"
+done
 
 say "Done. The server is serving at $COLLABCARE_SERVER with data in $data"
 echo "Try: COLLABCARE_SERVER=$COLLABCARE_SERVER COLLABCARE_DATA_DIR=$data $ctl --as=Patient/123 episodes list"

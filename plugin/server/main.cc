@@ -16,7 +16,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/notification.h"
+#include "adapters/host/access_token.h"
+#include "adapters/host/fhir_client.h"
 #include "adapters/host/http_transport.h"
+#include "adapters/host/smart_auth.h"
+#include "adapters/host/sync/host_sink.h"
+#include "adapters/host/sync/sync_worker.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
@@ -63,6 +68,28 @@ ABSL_FLAG(int, max_threads, 200,
           "upper bound on gRPC worker threads (each open WatchEpisode stream holds one)");
 ABSL_FLAG(std::string, port_file, "", "write the bound port here once serving (for scripts)");
 ABSL_FLAG(std::string, log_level, "info", "debug, info, warning or error");
+ABSL_FLAG(std::string, host_profile, "ndjson",
+          "what collabcare writes to the host EHR (DESIGN.md \"Host EHRs\"): ndjson (FHIR bulk "
+          "NDJSON files in --host_ndjson_dir), fhir-r4 (transaction bundles to --host_base_url), "
+          "epic or oracle-health (DocumentReference notes and provisional Conditions, one write "
+          "at a time), none");
+ABSL_FLAG(std::string, host_base_url, "",
+          "FHIR R4 base URL of the host EHR (fhir-r4, epic, "
+          "oracle-health)");
+ABSL_FLAG(std::string, host_ndjson_dir, "",
+          "folder for --host_profile=ndjson (default "
+          "<data_dir>/fhir-export)");
+ABSL_FLAG(std::string, host_client_id, "",
+          "client id registered with the EHR (SMART Backend "
+          "Services)");
+ABSL_FLAG(std::string, host_private_key, "",
+          "PEM private key (RSA >= 2048 bits or EC P-384) that signs collabcare's SMART Backend "
+          "Services assertions; enables them. --print_host_jwks shows the public JWKS to "
+          "register with the EHR");
+ABSL_FLAG(std::string, host_scope, "system/*.write", "scopes requested from the EHR");
+ABSL_FLAG(std::string, host_ca_bundle, "", "CA bundle for the EHR (default: the system's)");
+ABSL_FLAG(bool, print_host_jwks, false,
+          "print the public JWKS of --host_private_key (to register with the EHR) and exit");
 
 namespace collabcare {
 namespace {
@@ -158,6 +185,68 @@ absl::StatusOr<std::unique_ptr<store::Store>> OpenStore() {
   return store::OpenSqliteStore(options);
 }
 
+// The connection to the host EHR and the worker that feeds it (nothing when --host_profile=none).
+struct HostSync {
+  std::unique_ptr<host::HttpTransport> transport;
+  std::unique_ptr<host::AccessTokenSource> tokens;
+  std::unique_ptr<host::FhirClient> client;
+  std::unique_ptr<host::HostSink> sink;
+  std::unique_ptr<host::Sleeper> sleeper;
+  std::unique_ptr<host::SyncWorker> worker;
+};
+
+absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
+  HostSync sync;
+  const std::string profile = absl::GetFlag(FLAGS_host_profile);
+  if (profile == "none") return sync;
+  host::SyncWorkerOptions options;
+  if (profile == "ndjson") {
+    std::string dir = absl::GetFlag(FLAGS_host_ndjson_dir);
+    if (dir.empty()) dir = absl::StrCat(absl::GetFlag(FLAGS_data_dir), "/fhir-export");
+    ASSIGN_OR_RETURN(sync.sink, host::NewNdjsonSink(dir));
+    options.host = "ndjson";
+  } else if (profile == "fhir-r4" || profile == "epic" || profile == "oracle-health") {
+    const std::string base_url = absl::GetFlag(FLAGS_host_base_url);
+    if (base_url.empty()) return absl::InvalidArgumentError("--host_base_url is required");
+    host::CurlTransportOptions transport;
+    transport.ca_bundle_path = absl::GetFlag(FLAGS_host_ca_bundle);
+    ASSIGN_OR_RETURN(sync.transport, host::NewCurlTransport(transport));
+    if (!absl::GetFlag(FLAGS_host_private_key).empty()) {
+      host::SmartBackendOptions smart;
+      smart.fhir_base_url = base_url;
+      smart.client_id = absl::GetFlag(FLAGS_host_client_id);
+      smart.scope = absl::GetFlag(FLAGS_host_scope);
+      ASSIGN_OR_RETURN(smart.private_key_pem,
+                       ReadFile(absl::GetFlag(FLAGS_host_private_key), "host_private_key"));
+      ASSIGN_OR_RETURN(sync.tokens,
+                       host::NewSmartBackendTokenSource(smart, sync.transport.get(), &clock));
+    }
+    host::FhirClientOptions client;
+    client.base_url = base_url;
+    ASSIGN_OR_RETURN(sync.client,
+                     host::NewFhirClient(client, sync.transport.get(), sync.tokens.get(), &clock));
+    // The cursor and remote ids belong to this profile at this server.
+    options.host = absl::StrCat(profile, ":", base_url);
+    if (profile == "fhir-r4") {
+      sync.sink = host::NewFhirR4Sink(host::FhirR4SinkOptions(), sync.client.get());
+    } else {
+      host::SingleWriteSinkOptions single;
+      single.host = options.host;
+      sync.sink = host::NewSingleWriteSink(single, sync.client.get(), &store, &clock);
+    }
+  } else {
+    return absl::InvalidArgumentError(
+        "--host_profile must be ndjson, fhir-r4, epic, oracle-health or none");
+  }
+  sync.sleeper = host::NewRealSleeper();
+  sync.worker = std::make_unique<host::SyncWorker>(
+      options, &store, sync.sink.get(), &clock, sync.sleeper.get(),
+      static_cast<uint64_t>(absl::ToUnixNanos(clock.Now())));
+  Log(LogLevel::kInfo, "host_sync",
+      {{"profile", profile}, {"auth", sync.tokens != nullptr ? "smart-backend" : "none"}});
+  return sync;
+}
+
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
   const std::string cert = absl::GetFlag(FLAGS_tls_cert);
   const std::string key = absl::GetFlag(FLAGS_tls_key);
@@ -210,10 +299,18 @@ absl::Status Run() {
     std::fputs(server::ThresholdTableToJson(thresholds).c_str(), stdout);
     return absl::OkStatus();
   }
+  if (absl::GetFlag(FLAGS_print_host_jwks)) {
+    ASSIGN_OR_RETURN(std::string pem,
+                     ReadFile(absl::GetFlag(FLAGS_host_private_key), "host_private_key"));
+    ASSIGN_OR_RETURN(std::string jwks, host::PublicJwksFromPrivateKey(pem));
+    std::fputs(absl::StrCat(jwks, "\n").c_str(), stdout);
+    return absl::OkStatus();
+  }
   ASSIGN_OR_RETURN(Identity identity, MakeIdentity(*clock));
   identity::TokenVerifier* verifier = identity.verifier.get();
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials());
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, OpenStore());
+  ASSIGN_OR_RETURN(HostSync sync, MakeHostSync(*store, *clock));
 
   service::EventHub hub;
   service::CollabService::Options options;
@@ -257,6 +354,9 @@ absl::Status Run() {
   if (server == nullptr || port == 0) {
     return absl::UnavailableError("--listen: cannot bind the address");
   }
+  // Pushes the outbox to the host EHR on its own thread; stopped before the store closes.
+  std::thread sync_thread;
+  if (sync.worker != nullptr) sync_thread = std::thread([&] { sync.worker->Run(); });
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_port_file)) << port << "\n";
   }
@@ -277,6 +377,10 @@ absl::Status Run() {
   hub.Shutdown();  // ends WatchEpisode streams
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();
+  if (sync.worker != nullptr) {
+    sync.worker->Stop();  // the change in flight stays after the cursor: pushed again next start
+    sync_thread.join();
+  }
   store.reset();  // drains the writer: everything acknowledged is committed
   Log(LogLevel::kInfo, "stopped");
   return absl::OkStatus();

@@ -1,0 +1,137 @@
+// The sync worker: consumes the store's outbox for one host, maps each change to FHIR and
+// pushes it through the host's profile (HostSink), with retries, backoff and parking.
+#ifndef COLLABCARE_ADAPTERS_HOST_SYNC_SYNC_WORKER_H_
+#define COLLABCARE_ADAPTERS_HOST_SYNC_SYNC_WORKER_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "adapters/fhir/canonical.h"
+#include "adapters/fhir/mapping.h"
+#include "adapters/host/sync/host_sink.h"
+#include "plugin/common/clock.h"
+#include "plugin/store/store.h"
+
+namespace collabcare::host {
+
+// Waits between attempts. Tests inject one that returns at once (and moves a fake clock).
+class Sleeper {
+ public:
+  Sleeper() = default;
+  Sleeper(const Sleeper&) = delete;
+  Sleeper& operator=(const Sleeper&) = delete;
+  virtual ~Sleeper() = default;
+
+  // Blocks for `d` or until Interrupt(); false once interrupted (and ever after).
+  virtual bool SleepFor(absl::Duration d) = 0;
+  // Wakes every sleeper now and makes later SleepFor calls return false at once. Thread-safe.
+  virtual void Interrupt() = 0;
+};
+
+// A real sleeper on a condition variable.
+std::unique_ptr<Sleeper> NewRealSleeper();
+
+// The resources `sink_content` asks for, mapped from one record revision (`data` is the
+// serialized collabcare.v1 record of `kind`). `episode` and `goals` give the context
+// (mapping.h); INVALID_ARGUMENT for data that does not parse.
+absl::StatusOr<std::vector<fhir::FhirResource>> MapRevision(const store::RecordRevision& revision,
+                                                            const fhir::MappingContext& ctx,
+                                                            SinkContent sink_content);
+
+struct SyncWorkerOptions {
+  std::string host = "ehr";  // the store's name for this host (cursor, refs, parkings)
+  fhir::CanonicalUrls urls;
+  int batch = 100;                              // outbox entries read at once
+  absl::Duration idle_poll = absl::Seconds(1);  // wait when the outbox is drained
+  absl::Duration initial_backoff = absl::Milliseconds(200);
+  absl::Duration max_backoff = absl::Seconds(60);
+  // A host's Retry-After above this is capped (a bogus date must not stall sync for days).
+  absl::Duration max_retry_after = absl::Minutes(10);
+  int max_goals = 1000;  // goals of an episode loaded as mapping context
+};
+
+struct SyncStatus {
+  int64_t cursor = 0;   // outbox id up to which every change was pushed or parked
+  int64_t lag = 0;      // outbox entries after the cursor
+  int64_t pushed = 0;   // changes pushed since start
+  int64_t retried = 0;  // attempts that failed and were retried
+  int64_t parked = 0;   // changes parked since start
+  absl::StatusCode last_error = absl::StatusCode::kOk;  // of the last failed attempt
+};
+
+// Pushes outbox entries in outbox order, one at a time: simple, and order per record (and per
+// episode) follows. Parallelism across records is left for later.
+//
+// For each entry: load the revision (GetRevision) and its episode (GetLatest; goals via
+// ListLatest for episodes and reviews), map (MapRevision), Push. The cursor moves only after
+// the push succeeded or the change was parked, so a crash repeats at most the entry in flight
+// (sinks are idempotent per entry). Failures with UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED,
+// RESOURCE_EXHAUSTED, INTERNAL, UNKNOWN, UNAUTHENTICATED, PERMISSION_DENIED or CANCELLED
+// (also from the store) are retried forever with exponential backoff and full jitter, waiting
+// at least the host's Retry-After; INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED,
+// NOT_FOUND, OUT_OF_RANGE and ALREADY_EXISTS park the change (Store::Park) with an
+// OperationOutcome made from the status. Logs hold codes, counts, types and outbox ids only.
+//
+// Run() on one thread, Stop() and Status() from any.
+class SyncWorker final {
+ public:
+  // None of the pointers is owned; all must outlive the worker. `seed` seeds the jitter.
+  SyncWorker(SyncWorkerOptions options, store::Store* store, HostSink* sink, const Clock* clock,
+             Sleeper* sleeper, uint64_t seed = 0x5eed);
+  SyncWorker(const SyncWorker&) = delete;
+  SyncWorker& operator=(const SyncWorker&) = delete;
+
+  // Loops until Stop(): drains the outbox, then polls every idle_poll. Logs "sync_caught_up"
+  // (cursor, lag, counts) each time it has pushed a burst and found the outbox empty.
+  void Run();
+
+  // Handles one batch after the cursor; the number of entries pushed or parked (0 when the
+  // outbox is drained). CANCELLED after Stop(). Store errors are retried inside.
+  absl::StatusOr<int> RunOnce();
+
+  // RunOnce until the outbox is drained (for --sync_once and tests).
+  absl::Status Drain();
+
+  // Makes Run / RunOnce return soon (the entry in flight finishes its current attempt).
+  void Stop();
+
+  SyncStatus Status();
+
+ private:
+  // Pushes or parks one entry, retrying until done or stopped (CANCELLED).
+  absl::Status Handle(const store::OutboxEntry& entry);
+  absl::Status Attempt(const store::OutboxEntry& entry);
+  absl::Status ParkEntry(const store::OutboxEntry& entry, const absl::Status& why);
+  // Sleeps the backoff for attempt `attempt` (1, 2, …) after `failure`; false when stopped.
+  bool Backoff(int attempt, const absl::Status& failure);
+  // Runs `f` until it succeeds (backing off between failures) or the worker stops.
+  absl::Status Retrying(const std::function<absl::Status()>& f);
+
+  const SyncWorkerOptions options_;
+  store::Store* const store_;
+  HostSink* const sink_;
+  const Clock* const clock_;
+  Sleeper* const sleeper_;
+  std::atomic<bool> stopping_{false};
+  std::mt19937_64 rng_;  // used by the Run thread only
+
+  std::mutex mu_;
+  int64_t cursor_ = -1;  // -1: not read yet; guarded by mu_ (written by the Run thread)
+  int64_t pushed_ = 0;
+  int64_t retried_ = 0;
+  int64_t parked_ = 0;
+  absl::StatusCode last_error_ = absl::StatusCode::kOk;
+};
+
+}  // namespace collabcare::host
+
+#endif  // COLLABCARE_ADAPTERS_HOST_SYNC_SYNC_WORKER_H_
