@@ -22,6 +22,27 @@ namespace {
 constexpr unsigned char kUrlNamespace[16] = {0x6b, 0xa7, 0xb8, 0x11, 0x9d, 0xad, 0x11, 0xd1,
                                              0x80, 0xb4, 0x00, 0xc0, 0x4f, 0xd4, 0x30, 0xc8};
 
+// Prefix of the names hashed into entry fullUrls (EntryUuidForKey), not into tag codes.
+constexpr absl::string_view kEntrySalt = "bundle-entry|";
+
+// "urn:uuid:" + the version 5 UUID of `name` in the URL name space (RFC 4122 section 4.3).
+std::string NameUuid(absl::string_view name) {
+  std::string bytes(reinterpret_cast<const char*>(kUrlNamespace), sizeof kUrlNamespace);
+  bytes.append(name.data(), name.size());
+  unsigned char h[SHA_DIGEST_LENGTH];
+  SHA1(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), h);
+  h[6] = static_cast<unsigned char>((h[6] & 0x0F) | 0x50);  // version 5
+  h[8] = static_cast<unsigned char>((h[8] & 0x3F) | 0x80);  // RFC 4122 variant
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "urn:uuid:";
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
+    out.push_back(kHex[h[i] >> 4]);
+    out.push_back(kHex[h[i] & 15]);
+  }
+  return out;
+}
+
 struct Target {
   absl::string_view type;
   std::string uuid;
@@ -63,20 +84,11 @@ void Rewrite(JsonValue& v, const CanonicalUrls& urls,
 }  // namespace
 
 std::string UuidForKey(const CanonicalUrls& urls, absl::string_view key) {
-  std::string name(reinterpret_cast<const char*>(kUrlNamespace), sizeof kUrlNamespace);
-  absl::StrAppend(&name, urls.record_identifier, "|", key);
-  unsigned char h[SHA_DIGEST_LENGTH];
-  SHA1(reinterpret_cast<const unsigned char*>(name.data()), name.size(), h);
-  h[6] = static_cast<unsigned char>((h[6] & 0x0F) | 0x50);  // version 5
-  h[8] = static_cast<unsigned char>((h[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "urn:uuid:";
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out.push_back('-');
-    out.push_back(kHex[h[i] >> 4]);
-    out.push_back(kHex[h[i] & 15]);
-  }
-  return out;
+  return NameUuid(absl::StrCat(urls.record_identifier, "|", key));
+}
+
+std::string EntryUuidForKey(const CanonicalUrls& urls, absl::string_view key) {
+  return NameUuid(absl::StrCat(kEntrySalt, urls.record_identifier, "|", key));
 }
 
 std::string ConditionalUrl(absl::string_view type, absl::string_view param,
@@ -113,7 +125,7 @@ absl::StatusOr<std::string> TransactionBundle(const std::vector<FhirResource>& r
     if (r.key.empty() || r.type.empty()) {
       return absl::InvalidArgumentError(absl::StrCat("Bundle.entry[", i, "]: no type or key"));
     }
-    if (!targets.emplace(r.key, Target{r.type, UuidForKey(urls, r.key)}).second) {
+    if (!targets.emplace(r.key, Target{r.type, EntryUuidForKey(urls, r.key)}).second) {
       return absl::InvalidArgumentError(absl::StrCat("Bundle.entry[", i, "]: duplicate key"));
     }
   }

@@ -13,12 +13,19 @@
 
 namespace collabcare::fhir {
 
-// "urn:uuid:…": a name-based (version 5, SHA-1) UUID of "{record_identifier}|{key}", so the same
-// resource gets the same fullUrl in every bundle.
+// "urn:uuid:…": a name-based (version 5, SHA-1) UUID of "{record_identifier}|{key}": the meta.tag
+// code that keys a Provenance or AuditEvent (mapping.h), stable across bundles.
 std::string UuidForKey(const CanonicalUrls& urls, absl::string_view key);
 
+// "urn:uuid:…": the fullUrl of `key`'s Bundle entry, also a version 5 UUID stable across bundles,
+// but of "bundle-entry|{record_identifier}|{key}" so that it never equals UuidForKey(key).
+// Servers rewrite every string equal to an entry's fullUrl into the created resource's
+// reference (Medplum does, inside meta.tag too); were the two equal, the tag would be stored as
+// "Provenance/<id>" and the `_tag` conditional create of a retry would match nothing.
+std::string EntryUuidForKey(const CanonicalUrls& urls, absl::string_view key);
+
 // A transaction Bundle holding `resources` in order (fhir-facts.md 5.6):
-//  - each entry's fullUrl is UuidForKey(key);
+//  - each entry's fullUrl is EntryUuidForKey(key) (never equal to a tag code);
 //  - a resource with a business identifier is a conditional update
 //    `PUT {type}?identifier={system}|{key}` (creates it once, then updates it: idempotent);
 //  - a Provenance or AuditEvent (keyed by meta.tag) is `POST {type}` with

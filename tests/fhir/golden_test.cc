@@ -135,6 +135,53 @@ TEST(GoldenTest, TransactionBundleWiresReferences) {
   EXPECT_EQ(conditional_refs, 3);
 }
 
+// Medplum rewrites every string equal to an entry's fullUrl into "Type/<id>", meta.tag codes
+// included: a tag equal to its entry's fullUrl would never match a retry's `_tag` search.
+TEST(GoldenTest, EntryFullUrlsNeverEqualTagCodes) {
+  const CanonicalUrls urls;
+  std::vector<FhirResource> all;
+  for (const GoldenCase& c : GoldenCases()) {
+    absl::StatusOr<std::vector<FhirResource>> r = MapGoldenCase(c, urls);
+    ASSERT_TRUE(r.ok()) << c.name;
+    for (FhirResource& f : *r) {
+      bool seen = false;
+      for (const FhirResource& a : all) seen |= a.key == f.key;
+      if (!seen) all.push_back(std::move(f));
+    }
+  }
+  absl::StatusOr<std::string> bundle = TransactionBundle(all, urls);
+  ASSERT_TRUE(bundle.ok()) << bundle.status();
+  const JsonValue b = Parse(*bundle);
+  int tagged = 0;
+  for (const JsonValue& e : At(b, "entry")->items()) {
+    const std::string full_url = Text(e, "fullUrl");
+    const std::string key = Text(e, "request.method") == "POST"
+                                ? Text(e, "resource.meta.tag[0].code")
+                                : Text(e, "resource.identifier[0].value");
+    EXPECT_NE(full_url, UuidForKey(urls, key));
+    if (Text(e, "request.method") != "POST") continue;
+    ++tagged;
+    // The tag is the key; only references (and the fullUrl itself) carry the fullUrl.
+    EXPECT_TRUE(absl::StartsWith(Text(e, "resource.meta.tag[0].code"), "urn:uuid:"));
+    EXPECT_EQ(Text(e, "request.ifNoneExist"),
+              "_tag=urn:ietf:rfc:3986|" + Text(e, "resource.meta.tag[0].code"));
+    const std::string quoted = "\"" + full_url + "\"";
+    size_t uses = 0;
+    for (size_t at = bundle->find(quoted); at != std::string::npos;
+         at = bundle->find(quoted, at + 1)) {
+      ++uses;
+    }
+    EXPECT_EQ(uses, 1u) << "Provenance/AuditEvent fullUrl used outside its entry";
+  }
+  EXPECT_GT(tagged, 0);
+  // Different from the tag code, but just as stable and as well-formed.
+  const std::string a = EntryUuidForKey(urls, "episodes/e1/goals/g1/provenance/4");
+  EXPECT_EQ(a, EntryUuidForKey(urls, "episodes/e1/goals/g1/provenance/4"));
+  EXPECT_NE(a, UuidForKey(urls, "episodes/e1/goals/g1/provenance/4"));
+  ASSERT_EQ(a.size(), 9u + 36u);
+  EXPECT_EQ(a[9 + 14], '5');
+}
+
 TEST(GoldenTest, BundleRefusesDuplicateKeys) {
   const CanonicalUrls urls;
   FhirResource r{"Goal", "episodes/e1/goals/g1", false, R"({"resourceType":"Goal"})"};
