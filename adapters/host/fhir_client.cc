@@ -223,6 +223,14 @@ class HttpFhirClient final : public FhirClient {
     return PostBundle(bundle, "batch");
   }
 
+  absl::StatusOr<nlohmann::json> Transaction(absl::string_view bundle_json) override {
+    return PostBundleText(bundle_json, "transaction");
+  }
+
+  absl::StatusOr<nlohmann::json> Batch(absl::string_view bundle_json) override {
+    return PostBundleText(bundle_json, "batch");
+  }
+
   absl::StatusOr<nlohmann::json> Capabilities() override {
     const std::string what = "capabilities";
     ASSIGN_OR_RETURN(
@@ -240,16 +248,42 @@ class HttpFhirClient final : public FhirClient {
     return *type;
   }
 
+  static absl::Status CheckBundleKind(const nlohmann::json& bundle, const std::string& kind) {
+    const std::string* type = StringMember(bundle, "resourceType");
+    const std::string* bundle_kind = StringMember(bundle, "type");
+    if (type == nullptr || *type != "Bundle" || bundle_kind == nullptr || *bundle_kind != kind) {
+      return absl::InvalidArgumentError(absl::StrCat(kind, ": not a ", kind, " Bundle"));
+    }
+    return absl::OkStatus();
+  }
+
   absl::StatusOr<nlohmann::json> PostBundle(const nlohmann::json& bundle,
                                             const std::string& bundle_type) {
-    const std::string* type = StringMember(bundle, "resourceType");
-    const std::string* kind = StringMember(bundle, "type");
-    if (type == nullptr || *type != "Bundle" || kind == nullptr || *kind != bundle_type) {
+    RETURN_IF_ERROR(CheckBundleKind(bundle, bundle_type));
+    ASSIGN_OR_RETURN(std::string body, Dump(bundle, bundle_type));
+    return SendBundle(std::move(body), bundle_type);
+  }
+
+  // The text is parsed only to check it; the bytes sent are the caller's.
+  absl::StatusOr<nlohmann::json> PostBundleText(absl::string_view bundle_json,
+                                                const std::string& bundle_type) {
+    if (JsonTooDeep(bundle_json, options_.max_json_depth)) {
       return absl::InvalidArgumentError(
-          absl::StrCat(bundle_type, ": not a ", bundle_type, " Bundle"));
+          absl::StrCat(bundle_type, ": Bundle nested deeper than ", options_.max_json_depth));
     }
-    const std::string what = bundle_type;
-    ASSIGN_OR_RETURN(std::string body, Dump(bundle, what));
+    // Without exceptions: invalid JSON, and strings that are not UTF-8, come back discarded.
+    const nlohmann::json parsed =
+        nlohmann::json::parse(bundle_json.begin(), bundle_json.end(), nullptr, false);
+    if (parsed.is_discarded()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(bundle_type, ": Bundle text is not UTF-8 JSON"));
+    }
+    RETURN_IF_ERROR(CheckBundleKind(parsed, bundle_type));
+    return SendBundle(std::string(bundle_json), bundle_type);
+  }
+
+  absl::StatusOr<nlohmann::json> SendBundle(std::string body, const std::string& bundle_type) {
+    const std::string& what = bundle_type;
     ASSIGN_OR_RETURN(HttpResponse response,
                      Send(HttpMethod::kPost, options_.base_url, std::move(body),
                           {{"Prefer", "return=representation"}}, what));

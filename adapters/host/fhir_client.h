@@ -82,6 +82,19 @@ class FhirClient {
   virtual absl::StatusOr<nlohmann::json> Transaction(const nlohmann::json& bundle) = 0;
   virtual absl::StatusOr<nlohmann::json> Batch(const nlohmann::json& bundle) = 0;
 
+  // The same with the Bundle as JSON text, sent byte for byte: decimals keep their precision
+  // (1.50 stays 1.50, which the nlohmann DOM overloads would re-serialize as 1.5). The text
+  // must be UTF-8 JSON with resourceType Bundle and the matching type, else INVALID_ARGUMENT.
+  virtual absl::StatusOr<nlohmann::json> Transaction(absl::string_view bundle_json) = 0;
+  virtual absl::StatusOr<nlohmann::json> Batch(absl::string_view bundle_json) = 0;
+  // For std::string arguments, which nlohmann::json and absl::string_view both convert from.
+  absl::StatusOr<nlohmann::json> Transaction(const std::string& bundle_json) {
+    return Transaction(absl::string_view(bundle_json));
+  }
+  absl::StatusOr<nlohmann::json> Batch(const std::string& bundle_json) {
+    return Batch(absl::string_view(bundle_json));
+  }
+
   // GET [base]/metadata: the CapabilityStatement.
   virtual absl::StatusOr<nlohmann::json> Capabilities() = 0;
 };

@@ -298,6 +298,46 @@ TEST_F(FhirClientTest, TransactionAndBatchPostToBase) {
   EXPECT_EQ(kinds, (std::vector<std::string>{"transaction", "batch"}));
 }
 
+// The DOM overloads re-serialize (1.50 → 1.5); the text overloads send the caller's bytes.
+TEST_F(FhirClientTest, BundleTextIsSentByteForByte) {
+  std::vector<std::string> bodies;
+  server_.server().Post("/fhir", [&](const httplib::Request& req, httplib::Response& res) {
+    bodies.push_back(req.body);
+    const std::string type = json::parse(req.body)["type"];
+    Reply(res, 200, {{"resourceType", "Bundle"}, {"type", type + "-response"}});
+  });
+  Start();
+  const std::string text =
+      R"({"resourceType":"Bundle","type":"transaction","entry":[{"resource":)"
+      R"({"resourceType":"Observation","valueQuantity":{"value":1.50,"unit":"h"}},)"
+      R"("request":{"method":"POST","url":"Observation"}}]})";
+  auto reply = client_->Transaction(text);
+  ASSERT_TRUE(reply.ok()) << reply.status();
+  EXPECT_EQ((*reply)["type"], "transaction-response");
+  std::string batch = text;
+  batch.replace(batch.find("transaction"), 11, "batch");
+  ASSERT_TRUE(client_->Batch(absl::string_view(batch)).ok());
+  ASSERT_TRUE(client_->Transaction(json::parse(text)).ok());
+  ASSERT_EQ(bodies.size(), 3u);
+  EXPECT_EQ(bodies[0], text);
+  EXPECT_NE(bodies[0].find(R"("value":1.50,)"), std::string::npos) << bodies[0];
+  EXPECT_EQ(bodies[1], batch);
+  EXPECT_EQ(bodies[2].find("1.50"), std::string::npos);  // what the DOM overload does
+
+  // Text that is not a Bundle of the right type, or not JSON, never leaves the process.
+  EXPECT_EQ(client_->Transaction(batch).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->Batch(text).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_->Transaction(std::string(R"({"resourceType":"Bundle",)")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(client_
+                ->Transaction(std::string("{\"resourceType\":\"Bundle\",\"type\":"
+                                          "\"transaction\",\"id\":\"\xff\"}"))
+                .status()
+                .code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(bodies.size(), 3u);
+}
+
 TEST_F(FhirClientTest, TransactionAnsweredWithWrongBundleIsAnError) {
   server_.server().Post("/fhir", [&](const httplib::Request&, httplib::Response& res) {
     Reply(res, 200, {{"resourceType", "Bundle"}, {"type", "searchset"}});

@@ -2,12 +2,17 @@
 // demo session lands and is searchable, the epic-like server gets only notes and Conditions,
 // and after injected faults every change is there exactly once. Also measures throughput and
 // recovery after an outage (printed, not asserted).
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include "adapters/host/fhir_client.h"
@@ -15,6 +20,7 @@
 #include "adapters/host/sync/host_sink.h"
 #include "adapters/host/sync/sync_worker.h"
 #include "gtest/gtest.h"
+#include "httplib.h"
 #include "nlohmann/json.hpp"
 #include "tests/fhir/golden_cases.h"
 #include "tests/sync/sync_test_util.h"
@@ -23,6 +29,75 @@ namespace collabcare::host {
 namespace {
 
 using testutil::FhirTestServer;
+
+// A hostile host: a cpp-httplib proxy in front of the real test server that forwards every
+// request (so the writes do happen) and replaces the answers of the next `count` POSTs with
+// what `mangle` makes of them.
+class ManglingProxy final {
+ public:
+  explicit ManglingProxy(int upstream_port) : upstream_port_(upstream_port) {
+    const auto forward = [this](const httplib::Request& req, httplib::Response& res) {
+      httplib::Client upstream("127.0.0.1", upstream_port_);
+      upstream.set_read_timeout(20, 0);
+      httplib::Headers headers;
+      for (const char* name : {"Accept", "Prefer", "If-None-Exist", "If-Match"}) {
+        if (req.has_header(name)) headers.emplace(name, req.get_header_value(name));
+      }
+      httplib::Result answer = req.method == "POST"
+                                   ? upstream.Post(req.target.c_str(), headers, req.body,
+                                                   req.get_header_value("Content-Type").c_str())
+                                   : upstream.Get(req.target.c_str(), headers);
+      if (!answer) {
+        res.status = 502;
+        return;
+      }
+      res.status = answer->status;
+      res.set_content(answer->body, answer->get_header_value("Content-Type").c_str());
+      std::function<void(httplib::Response&)> mangle;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (req.method == "POST" && pending_ > 0) {
+          --pending_;
+          ++mangled_;
+          mangle = mangle_;
+        }
+      }
+      if (mangle) mangle(res);
+    };
+    server_.Post(".*", forward);
+    server_.Get(".*", forward);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    while (!server_.is_running()) std::this_thread::yield();
+  }
+  ManglingProxy(const ManglingProxy&) = delete;
+  ManglingProxy& operator=(const ManglingProxy&) = delete;
+  ~ManglingProxy() {
+    server_.stop();
+    thread_.join();
+  }
+
+  void Mangle(int count, std::function<void(httplib::Response&)> mangle) {
+    std::lock_guard<std::mutex> lock(mu_);
+    pending_ = count;
+    mangle_ = std::move(mangle);
+  }
+  int mangled() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return mangled_;
+  }
+  std::string base_url() const { return "http://127.0.0.1:" + std::to_string(port_) + "/fhir/R4"; }
+
+ private:
+  const int upstream_port_;
+  httplib::Server server_;
+  int port_ = 0;
+  std::thread thread_;
+  std::mutex mu_;
+  int pending_ = 0;
+  int mangled_ = 0;
+  std::function<void(httplib::Response&)> mangle_;
+};
 
 class SyncIntegrationTest : public ::testing::Test {
  protected:
@@ -40,6 +115,40 @@ class SyncIntegrationTest : public ::testing::Test {
   static void ExpectExactlyOnce(FhirTestServer& server) {
     nlohmann::json stats = server.Control(HttpMethod::kGet, "stats");
     EXPECT_TRUE(stats["duplicateIdentifiers"].empty()) << stats["duplicateIdentifiers"].dump();
+  }
+
+  // Provenance has no identifier: it is keyed by its meta.tag (a urn:uuid), which must reach
+  // the server unchanged, and each tag must be on exactly one Provenance.
+  void ExpectOneProvenancePerKey(FhirTestServer& server) {
+    const int stored =
+        server.Control(HttpMethod::kGet, "stats")["resources"].value("Provenance", 0);
+    absl::StatusOr<SearchResult> found = client_->Search("Provenance", {{"_count", "500"}});
+    ASSERT_TRUE(found.ok()) << found.status();
+    ASSERT_TRUE(found->complete);
+    std::map<std::string, int> tags;
+    for (const nlohmann::json& e : found->bundle["entry"]) {
+      const nlohmann::json& tag = e["resource"]["meta"]["tag"];
+      ASSERT_TRUE(tag.is_array() && tag.size() == 1) << e["resource"]["meta"].dump();
+      const std::string code = tag[0].value("code", "");
+      EXPECT_EQ(code.rfind("urn:uuid:", 0), 0u) << code;
+      ++tags[code];
+    }
+    EXPECT_GT(stored, 0);
+    EXPECT_EQ(static_cast<int>(found->bundle["entry"].size()), stored);
+    for (const auto& [code, copies] : tags) EXPECT_EQ(copies, 1) << code;
+  }
+
+  // Drains the demo session through `client` with the real sleeper; the worker's log.
+  std::string DrainLogged(FhirClient* client, SyncStatus* status) {
+    std::unique_ptr<HostSink> sink = NewFhirR4Sink(FhirR4SinkOptions(), client);
+    SyncWorker worker(SyncWorkerOptions(), store_.get(), sink.get(), &clock_, &sleeper_);
+    ::testing::internal::CaptureStderr();
+    const absl::Status drained = worker.Drain();
+    std::string log = ::testing::internal::GetCapturedStderr();
+    EXPECT_TRUE(drained.ok()) << drained;
+    EXPECT_TRUE(store_->ListParked("ehr", 10).value().empty());
+    *status = worker.Status();
+    return log;
   }
 
   std::unique_ptr<store::Store> store_ = store::NewMemoryStore();
@@ -184,6 +293,98 @@ TEST_F(SyncIntegrationTest, AfterFaultsAndAnOutageEveryChangeIsThereExactlyOnce)
   const std::map<std::string, size_t> faulty = counts(stats["identifiers"]);
   EXPECT_EQ(faulty, counts(clean.Control(HttpMethod::kGet, "stats")["identifiers"]));
   for (const auto& [identifier, copies] : faulty) EXPECT_EQ(copies, 1u) << identifier;
+  ExpectOneProvenancePerKey(server);
+}
+
+// A host that answers after the client gave up (the write happened): DEADLINE_EXCEEDED, logged
+// and retried; the retry's conditional writes find what the first attempt wrote.
+TEST_F(SyncIntegrationTest, HostThatTimesOutGetsEachChangeOnce) {
+  FhirTestServer server;
+  Connect(server);
+  CurlTransportOptions impatient;
+  impatient.total_timeout = absl::Milliseconds(700);
+  std::unique_ptr<HttpTransport> transport = NewCurlTransport(impatient).value();
+  FhirClientOptions options;
+  options.base_url = server.base_url();
+  std::unique_ptr<FhirClient> client =
+      NewFhirClient(options, transport.get(), nullptr, system_clock_.get()).value();
+  testutil::CommitDemoSession(*store_);
+  server.Control(HttpMethod::kPost, "faults",
+                 R"({"mode":"delay","delayMs":1500,"phase":"after","method":"POST","count":2})");
+  SyncStatus status;
+  const std::string log = DrainLogged(client.get(), &status);
+  EXPECT_GE(status.retried, 2);
+  EXPECT_NE(log.find(R"("code":"DEADLINE_EXCEEDED")"), std::string::npos) << log;
+  EXPECT_NE(log.find("sync_retry"), std::string::npos) << log;
+  EXPECT_EQ(server.Control(HttpMethod::kGet, "stats")["faultsInjected"].value("delay", 0), 2);
+  ExpectExactlyOnce(server);
+  ExpectOneProvenancePerKey(server);
+}
+
+// 412 on a transaction (fhir-r4 sends no If-Match, so it is a passing conflict): ABORTED with
+// the HTTP status in the log line, retried until it lands.
+TEST_F(SyncIntegrationTest, HostThatAnswers412IsRetriedUntilItLands) {
+  FhirTestServer server;
+  Connect(server);
+  testutil::CommitDemoSession(*store_);
+  server.Control(HttpMethod::kPost, "faults",
+                 R"({"mode":"status","status":412,"method":"POST","count":3})");
+  SyncStatus status;
+  const std::string log = DrainLogged(client_.get(), &status);
+  EXPECT_EQ(status.retried, 3);
+  EXPECT_NE(log.find(R"("code":"ABORTED","http_status":"412")"), std::string::npos) << log;
+  ExpectExactlyOnce(server);
+  ExpectOneProvenancePerKey(server);
+}
+
+// Answers that are not JSON, or too large to read, after the write was applied: INTERNAL /
+// RESOURCE_EXHAUSTED, each logged with what was wrong, retried, and every change lands once.
+TEST_F(SyncIntegrationTest, HostWithGarbledOrOversizedAnswersGetsEachChangeOnce) {
+  FhirTestServer server;
+  ASSERT_TRUE(server.started());
+  const int port = std::stoi(server.base_url().substr(std::string("http://127.0.0.1:").size()));
+  ManglingProxy proxy(port);
+  CurlTransportOptions small;
+  small.total_timeout = absl::Seconds(5);
+  small.max_response_bytes = 256 << 10;
+  std::unique_ptr<HttpTransport> transport = NewCurlTransport(small).value();
+  FhirClientOptions options;
+  options.base_url = proxy.base_url();
+  client_ = NewFhirClient(options, transport.get(), nullptr, system_clock_.get()).value();
+  testutil::CommitDemoSession(*store_);
+
+  proxy.Mangle(2, [](httplib::Response& res) {
+    res.status = 200;
+    res.set_content("<html><body>502 Bad Gateway</body></html>", "text/html");
+  });
+  SyncStatus status;
+  std::string log = DrainLogged(client_.get(), &status);
+  EXPECT_EQ(proxy.mangled(), 2);
+  EXPECT_EQ(status.retried, 2);
+  EXPECT_NE(log.find(R"("code":"INTERNAL")"), std::string::npos) << log;
+  EXPECT_NE(log.find("host sent a body that is not JSON"), std::string::npos) << log;
+  ExpectExactlyOnce(server);
+
+  // Everything again under another host name: the first answers are 1 MiB.
+  proxy.Mangle(2, [](httplib::Response& res) {
+    res.set_content(std::string(1 << 20, ' ') + res.body, "application/fhir+json");
+  });
+  const nlohmann::json before = server.Control(HttpMethod::kGet, "stats")["resources"];
+  std::unique_ptr<HostSink> sink = NewFhirR4Sink(FhirR4SinkOptions(), client_.get());
+  SyncWorkerOptions again;
+  again.host = "ehr-again";
+  SyncWorker worker(again, store_.get(), sink.get(), &clock_, &sleeper_);
+  ::testing::internal::CaptureStderr();
+  ASSERT_TRUE(worker.Drain().ok());
+  log = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(proxy.mangled(), 4);
+  EXPECT_EQ(worker.Status().retried, 2);
+  EXPECT_TRUE(store_->ListParked("ehr-again", 10).value().empty());
+  EXPECT_NE(log.find(R"("code":"RESOURCE_EXHAUSTED")"), std::string::npos) << log;
+  EXPECT_NE(log.find("response body larger than"), std::string::npos) << log;
+  EXPECT_EQ(server.Control(HttpMethod::kGet, "stats")["resources"], before);
+  ExpectExactlyOnce(server);
+  ExpectOneProvenancePerKey(server);
 }
 
 // Throughput (changes per second) and recovery after a 2 s outage, with the real sleeper.

@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "absl/status/status.h"
-#include "absl/strings/str_cat.h"
 #include "adapters/fhir/bundle.h"
 #include "adapters/host/sync/host_sink.h"
 #include "nlohmann/json.hpp"
@@ -14,30 +13,6 @@
 
 namespace collabcare::host {
 namespace {
-
-// A Provenance or AuditEvent entry's fullUrl is the urn:uuid that is also its meta.tag code
-// (bundle.h). Servers that rewrite every string equal to an entry's fullUrl into the new
-// resource's reference (Medplum does) then store the tag as "Provenance/<id>", so the
-// `ifNoneExist: _tag=…` of a retry matches nothing and creates a second copy. fullUrl is
-// optional for a POST: drop it when nothing else in the bundle refers to it.
-// TODO(lead): better fixed in adapters/fhir/bundle.cc (a fullUrl distinct from the tag).
-void DropTagFullUrls(nlohmann::json& bundle) {
-  if (!bundle["entry"].is_array()) return;
-  const std::string text = bundle.dump();
-  for (nlohmann::json& entry : bundle["entry"]) {
-    if (!entry["request"].is_object() || !entry["fullUrl"].is_string()) continue;
-    const std::string if_none_exist = entry["request"].value("ifNoneExist", "");
-    if (if_none_exist.rfind("_tag=", 0) != 0) continue;
-    const std::string quoted = absl::StrCat("\"", entry["fullUrl"].get<std::string>(), "\"");
-    // Twice: the fullUrl and the tag code; more means another entry refers to it.
-    size_t count = 0;
-    for (size_t at = text.find(quoted); at != std::string::npos;
-         at = text.find(quoted, at + quoted.size())) {
-      ++count;
-    }
-    if (count <= 2) entry.erase("fullUrl");
-  }
-}
 
 class FhirR4Sink final : public HostSink {
  public:
@@ -56,11 +31,8 @@ class FhirR4Sink final : public HostSink {
       const size_t end = std::min(resources.size(), begin + options_.max_bundle_entries);
       std::vector<fhir::FhirResource> chunk(resources.begin() + begin, resources.begin() + end);
       ASSIGN_OR_RETURN(std::string text, fhir::TransactionBundle(chunk, options_.urls));
-      // The DOM drops trailing zeros of decimals (1.50 → 1.5); the values stay equal.
-      nlohmann::json bundle = nlohmann::json::parse(text, nullptr, false);
-      if (bundle.is_discarded()) return absl::InternalError("fhir-r4: bundle is not JSON");
-      DropTagFullUrls(bundle);
-      ASSIGN_OR_RETURN(nlohmann::json response, client_->Transaction(bundle));
+      // Sent as text, byte for byte: a DOM round trip would drop decimals' trailing zeros.
+      ASSIGN_OR_RETURN(nlohmann::json response, client_->Transaction(text));
       (void)response;  // a transaction is all-or-nothing: 2xx means every entry succeeded
     }
     return absl::OkStatus();

@@ -73,6 +73,15 @@ bool Parks(absl::StatusCode code) {
   }
 }
 
+// What went wrong, for a log line. Only messages collabcare wrote itself (transport failures,
+// answers it could not use) are logged; a host's own answer (an HTTP status with an
+// OperationOutcome) may echo what was sent, so for those the code and HTTP status alone go to
+// the log, and the outcome is kept only with the parked change.
+std::string LoggableMessage(const absl::Status& status) {
+  if (HttpStatusOf(status).has_value()) return "";
+  return SanitizeDiagnostics(status.message(), 200);
+}
+
 // Store::Park keeps at most 64 KiB of outcome.
 constexpr size_t kMaxOutcome = 16 << 10;
 
@@ -295,7 +304,8 @@ absl::Status SyncWorker::ParkEntry(const store::OutboxEntry& entry, const absl::
        {"outbox_id", absl::StrCat(entry.id)},
        {"kind", absl::StrCat(static_cast<int>(entry.kind))},
        {"code", absl::StatusCodeToString(why.code())},
-       {"http_status", http.has_value() ? absl::StrCat(*http) : ""}});
+       {"http_status", http.has_value() ? absl::StrCat(*http) : ""},
+       {"error", LoggableMessage(why)}});
   return absl::OkStatus();
 }
 
@@ -316,6 +326,7 @@ bool SyncWorker::Backoff(int attempt, const absl::Status& failure) {
        {"attempt", absl::StrCat(attempt)},
        {"code", absl::StatusCodeToString(failure.code())},
        {"http_status", http.has_value() ? absl::StrCat(*http) : ""},
+       {"error", LoggableMessage(failure)},
        {"delay_ms", absl::StrCat(absl::ToInt64Milliseconds(delay))}});
   return sleeper_->SleepFor(delay);
 }

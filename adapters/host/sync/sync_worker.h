@@ -79,7 +79,9 @@ struct SyncStatus {
 // (also from the store) are retried forever with exponential backoff and full jitter, waiting
 // at least the host's Retry-After; INVALID_ARGUMENT, FAILED_PRECONDITION, UNIMPLEMENTED,
 // NOT_FOUND, OUT_OF_RANGE and ALREADY_EXISTS park the change (Store::Park) with an
-// OperationOutcome made from the status. Logs hold codes, counts, types and outbox ids only.
+// OperationOutcome made from the status. Logs hold codes, HTTP statuses, counts, types and
+// outbox ids, and the failure's message only when collabcare wrote it (a transport failure, an
+// answer it could not use): a host's own words may echo clinical text and stay out of logs.
 //
 // Run() on one thread, Stop() and Status() from any.
 class SyncWorker final {
