@@ -16,7 +16,7 @@ listen=${COLLABCARE_LISTEN:-127.0.0.1:50051}
 mkdir -p "$data"
 rm -f "$data/port"
 "$bin/server/collabcare-server" --dev --data_dir="$data" --listen="$listen" \
-  --port_file="$data/port" 2>>"$data/server.log" &
+  --operators=Practitioner/it-ops --port_file="$data/port" 2>>"$data/server.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' INT TERM
 for _ in $(seq 1 100); do [ -s "$data/port" ] && break; sleep 0.1; done
@@ -71,6 +71,9 @@ done
 for f in "$data"/fhir-export/*.ndjson; do
   printf '  %-32s %5d resources\n' "$(basename "$f")" "$(wc -l <"$f")"
 done
+
+say "What clinic IT sees (--operators=Practitioner/it-ops)"
+$ctl --as=Practitioner/it-ops sync status
 
 say "Done. The server is serving at $COLLABCARE_SERVER with data in $data"
 echo "Try: COLLABCARE_SERVER=$COLLABCARE_SERVER COLLABCARE_DATA_DIR=$data $ctl --as=Patient/123 episodes list"

@@ -33,7 +33,8 @@ bool IsUnspecified(const google::protobuf::EnumValueDescriptor& value) {
 }  // namespace
 
 const std::set<std::string>& Args::Flags() {
-  static const auto* const kFlags = new std::set<std::string>{"json", "quiet", "help", "proposed"};
+  static const auto* const kFlags =
+      new std::set<std::string>{"json", "quiet", "help", "proposed", "include_outcomes"};
   return *kFlags;
 }
 

@@ -13,6 +13,7 @@
 #include "collabcare/v1/goal_service.pb.h"
 #include "collabcare/v1/hypothesis_service.pb.h"
 #include "collabcare/v1/review_service.pb.h"
+#include "collabcare/v1/sync_service.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "grpcpp/generic/generic_stub.h"
@@ -30,8 +31,8 @@ std::vector<const pb::ServiceDescriptor*> Services() {
   std::vector<const pb::ServiceDescriptor*> services;
   for (const pb::FileDescriptor* file :
        {v1::GetEpisodeRequest::descriptor()->file(), v1::GetGoalRequest::descriptor()->file(),
-        v1::GetHypothesisRequest::descriptor()->file(),
-        v1::GetReviewRequest::descriptor()->file()}) {
+        v1::GetHypothesisRequest::descriptor()->file(), v1::GetReviewRequest::descriptor()->file(),
+        v1::GetSyncStatusRequest::descriptor()->file()}) {
     for (int i = 0; i < file->service_count(); ++i) services.push_back(file->service(i));
   }
   return services;

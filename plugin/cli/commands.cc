@@ -19,6 +19,7 @@
 #include "collabcare/v1/goal_service.grpc.pb.h"
 #include "collabcare/v1/hypothesis_service.grpc.pb.h"
 #include "collabcare/v1/review_service.grpc.pb.h"
+#include "collabcare/v1/sync_service.grpc.pb.h"
 #include "plugin/cli/args.h"
 #include "plugin/cli/call.h"
 #include "plugin/cli/client.h"
@@ -762,6 +763,16 @@ absl::Status RunProgress(Context& c) {
   });
 }
 
+// ---- sync ----
+
+absl::Status RunSyncStatus(Context& c) {
+  v1::GetSyncStatusRequest request;
+  request.set_include_outcomes(c.args.Flag("include_outcomes"));
+  return UnaryAndPrint<v1::SyncStatus>(c, [&](Connection* conn, auto* ctx, auto* r) {
+    return StubFor<v1::SyncService>(conn)->GetSyncStatus(ctx, request, r);
+  });
+}
+
 absl::Status RunCall(Context& c) {
   ASSIGN_OR_RETURN(Connection * connection, c.Connect());
   ASSIGN_OR_RETURN(std::unique_ptr<google::protobuf::Message> response,
@@ -1023,6 +1034,13 @@ const std::vector<Command>& Commands() {
        .summary = "per goal and rater the series of scores, instrument totals, flags",
        .operands = 1,
        .run = RunProgress},
+      {.group = "sync",
+       .verb = "status",
+       .synopsis = "sync status [--include_outcomes]",
+       .summary = "per host EHR: cursor, lag, pushed, retried, parked changes, last error (the "
+                  "server's --operators only; --include_outcomes adds what the host said)",
+       .options = {"include_outcomes"},
+       .run = RunSyncStatus},
       {.group = "call",
        .synopsis = "call SERVICE.METHOD ['JSON']",
        .summary = "any unary method, e.g. call GoalService.GetGoal "

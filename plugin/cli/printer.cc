@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
+#include "collabcare/v1/sync_service.pb.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/util/json_util.h"
 #include "plugin/common/status_macros.h"
@@ -300,6 +301,32 @@ std::string RenderEvent(const v1::EpisodeEvent& e) {
   return out;
 }
 
+// One block per host connection, then its oldest parked changes. The outcome (only with
+// --include_outcomes) is the host's text, so it is cleaned like anyone's words.
+std::string RenderSyncStatus(const v1::SyncStatus& s) {
+  if (s.hosts().empty()) return "no host EHR configured (--host_profile=none)\n";
+  std::string out;
+  for (const v1::HostSyncStatus& h : s.hosts()) {
+    if (!out.empty()) out += "\n";
+    absl::StrAppend(&out, "host ", Clean(h.host()), "  profile ", Clean(h.profile()),
+                    h.worker_running() ? "" : "  (no worker in this server)", "\n");
+    absl::StrAppend(&out, "  cursor ", h.cursor(), "  lag ", h.lag(), "  pushed ", h.pushed(),
+                    "  retried ", h.retried(), "  parked ", h.parked(),
+                    h.parked_count_capped() ? "+" : "", "  last error ",
+                    h.last_error().empty() ? "none" : Clean(h.last_error()), "\n");
+    for (const v1::ParkedSyncChange& p : h.parked_changes()) {
+      absl::StrAppend(&out, "  parked #", p.outbox_id(), "  ", Clean(p.name()), " r", p.revision(),
+                      "  ", Time(p.park_time()), "  ", Clean(p.code()), "\n");
+      if (!p.outcome().empty())
+        absl::StrAppend(&out, "    outcome: ", Quote(p.outcome(), 14), "\n");
+    }
+    if (h.parked() > h.parked_changes_size()) {
+      absl::StrAppend(&out, "  … ", h.parked() - h.parked_changes_size(), " more parked\n");
+    }
+  }
+  return out;
+}
+
 // The record's own name (`name`, or `episode` for Progress), for -q.
 std::string NameOf(const google::protobuf::Message& message) {
   const google::protobuf::Descriptor* d = message.GetDescriptor();
@@ -384,6 +411,13 @@ bool Printer::PrintRecord(const google::protobuf::Message& message) {
     text = RenderProgress(*p);
   } else if (const auto* ev = dynamic_cast<const v1::EpisodeEvent*>(&message)) {
     text = RenderEvent(*ev);
+  } else if (const auto* s = dynamic_cast<const v1::SyncStatus*>(&message)) {
+    if (mode_ == OutputMode::kQuiet) {  // the host names
+      for (const v1::HostSyncStatus& h : s->hosts()) out_ << Clean(h.host()) << "\n";
+      out_.flush();
+      return true;
+    }
+    text = RenderSyncStatus(*s);
   } else {
     return false;
   }

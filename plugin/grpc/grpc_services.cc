@@ -17,27 +17,6 @@ namespace {
 
 namespace v1 = ::collabcare::v1;
 
-// Verifies the `authorization: Bearer …` metadata and returns the caller's FHIR reference.
-absl::StatusOr<std::string> Authenticate(grpc::ServerContext* context,
-                                         identity::TokenVerifier& verifier) {
-  const auto& metadata = context->client_metadata();
-  auto range = metadata.equal_range("authorization");
-  if (range.first == range.second) {
-    return absl::UnauthenticatedError("missing authorization: Bearer token");
-  }
-  if (std::next(range.first) != range.second) {
-    return absl::UnauthenticatedError("more than one authorization header");
-  }
-  absl::string_view value(range.first->second.data(), range.first->second.size());
-  constexpr absl::string_view kBearer = "Bearer ";
-  if (!absl::StartsWithIgnoreCase(value, kBearer)) {
-    return absl::UnauthenticatedError("authorization must be a Bearer token");
-  }
-  absl::StatusOr<identity::Caller> caller = verifier.Verify(value.substr(kBearer.size()));
-  if (!caller.ok()) return caller.status();
-  return caller->person;
-}
-
 // The shared shape of every unary handler: authenticate, run the use case, log, convert.
 class Handler {
  public:
@@ -191,6 +170,26 @@ class ReviewServiceImpl final : public v1::ReviewService::Service {
 #undef COLLABCARE_UNARY
 
 }  // namespace
+
+absl::StatusOr<std::string> Authenticate(grpc::ServerContext* context,
+                                         identity::TokenVerifier& verifier) {
+  const auto& metadata = context->client_metadata();
+  auto range = metadata.equal_range("authorization");
+  if (range.first == range.second) {
+    return absl::UnauthenticatedError("missing authorization: Bearer token");
+  }
+  if (std::next(range.first) != range.second) {
+    return absl::UnauthenticatedError("more than one authorization header");
+  }
+  absl::string_view value(range.first->second.data(), range.first->second.size());
+  constexpr absl::string_view kBearer = "Bearer ";
+  if (!absl::StartsWithIgnoreCase(value, kBearer)) {
+    return absl::UnauthenticatedError("authorization must be a Bearer token");
+  }
+  absl::StatusOr<identity::Caller> caller = verifier.Verify(value.substr(kBearer.size()));
+  if (!caller.ok()) return caller.status();
+  return caller->person;
+}
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;

@@ -4,9 +4,11 @@
 #define COLLABCARE_PLUGIN_GRPC_GRPC_SERVICES_H_
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/impl/codegen/service_type.h"
 #include "plugin/identity/identity.h"
@@ -16,6 +18,11 @@ namespace collabcare::grpcface {
 
 // absl::Status → grpc::Status with the same code and message.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Verifies the `authorization: Bearer …` metadata and returns the caller's FHIR reference;
+// UNAUTHENTICATED (or the verifier's status) otherwise.
+absl::StatusOr<std::string> Authenticate(grpc::ServerContext* context,
+                                         identity::TokenVerifier& verifier);
 
 struct FaceOptions {
   // WatchEpisode re-reads the store at least this often, to pick up other replicas' writes.

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -29,10 +31,12 @@
 #include "plugin/common/log.h"
 #include "plugin/common/status_macros.h"
 #include "plugin/grpc/grpc_services.h"
+#include "plugin/grpc/sync_grpc_service.h"
 #include "plugin/identity/identity.h"
 #include "plugin/server/remote_jwks.h"
 #include "plugin/server/thresholds_config.h"
 #include "plugin/service/collab_service.h"
+#include "plugin/service/sync_status_service.h"
 #include "plugin/store/store.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
@@ -88,6 +92,9 @@ ABSL_FLAG(std::string, host_private_key, "",
           "register with the EHR");
 ABSL_FLAG(std::string, host_scope, "system/*.write", "scopes requested from the EHR");
 ABSL_FLAG(std::string, host_ca_bundle, "", "CA bundle for the EHR (default: the system's)");
+ABSL_FLAG(std::vector<std::string>, operators, {},
+          "comma-separated FHIR references (e.g. Practitioner/ops1) allowed to call "
+          "SyncService.GetSyncStatus (collabctl sync status); nobody when empty");
 ABSL_FLAG(bool, print_host_jwks, false,
           "print the public JWKS of --host_private_key (to register with the EHR) and exit");
 
@@ -187,6 +194,8 @@ absl::StatusOr<std::unique_ptr<store::Store>> OpenStore() {
 
 // The connection to the host EHR and the worker that feeds it (nothing when --host_profile=none).
 struct HostSync {
+  std::string host;     // the store's name for the connection
+  std::string profile;  // --host_profile
   std::unique_ptr<host::HttpTransport> transport;
   std::unique_ptr<host::AccessTokenSource> tokens;
   std::unique_ptr<host::FhirClient> client;
@@ -238,6 +247,8 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
     return absl::InvalidArgumentError(
         "--host_profile must be ndjson, fhir-r4, epic, oracle-health or none");
   }
+  sync.host = options.host;
+  sync.profile = profile;
   sync.sleeper = host::NewRealSleeper();
   sync.worker = std::make_unique<host::SyncWorker>(
       options, &store, sync.sink.get(), &clock, sync.sleeper.get(),
@@ -246,6 +257,31 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
       {{"profile", profile}, {"auth", sync.tokens != nullptr ? "smart-backend" : "none"}});
   return sync;
 }
+
+// The host connection of this server for SyncService: its worker's counters.
+class WorkerStatusProvider final : public service::SyncStatusProvider {
+ public:
+  explicit WorkerStatusProvider(const HostSync& sync) : sync_(sync) {}
+
+  std::vector<service::HostSyncCounters> Hosts() override {
+    if (sync_.worker == nullptr) return {};
+    // Status() also reads the cursor and backlog from the store; the use case reads those
+    // itself, so only the counters are taken here.
+    const host::SyncStatus status = sync_.worker->Status();
+    service::HostSyncCounters counters;
+    counters.host = sync_.host;
+    counters.profile = sync_.profile;
+    counters.worker_running = true;
+    counters.pushed = status.pushed;
+    counters.retried = status.retried;
+    counters.parked = status.parked;
+    counters.last_error = status.last_error;
+    return {counters};
+  }
+
+ private:
+  const HostSync& sync_;
+};
 
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
   const std::string cert = absl::GetFlag(FLAGS_tls_cert);
@@ -325,6 +361,14 @@ absl::Status Run() {
   service::CollabService service(*store, *clock, *ids, hub, options);
   std::vector<std::unique_ptr<grpc::Service>> services =
       grpcface::NewV1Services(service, *verifier, hub);
+  WorkerStatusProvider sync_status_provider(sync);
+  std::set<std::string> operators;
+  for (const std::string& op : absl::GetFlag(FLAGS_operators)) {
+    if (!op.empty()) operators.insert(op);
+  }
+  service::SyncStatusService sync_status(*store, *clock, sync_status_provider,
+                                         std::move(operators));
+  services.push_back(grpcface::NewSyncService(sync_status, *verifier));
   // Keeps --jwks_url's keys fresh; stops with the server.
   absl::Notification stop_refreshing;
   std::thread refresher;
