@@ -76,10 +76,10 @@ ABSL_FLAG(std::string, host_profile, "ndjson",
           "what collabcare writes to the host EHR (DESIGN.md \"Host EHRs\"): ndjson (FHIR bulk "
           "NDJSON files in --host_ndjson_dir), fhir-r4 (transaction bundles to --host_base_url), "
           "epic or oracle-health (DocumentReference notes and provisional Conditions, one write "
-          "at a time), none");
+          "at a time), auto (chosen per resource type from the host's CapabilityStatement), none");
 ABSL_FLAG(std::string, host_base_url, "",
           "FHIR R4 base URL of the host EHR (fhir-r4, epic, "
-          "oracle-health)");
+          "oracle-health, auto)");
 ABSL_FLAG(std::string, host_ndjson_dir, "",
           "folder for --host_profile=ndjson (default "
           "<data_dir>/fhir-export)");
@@ -214,7 +214,8 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
     if (dir.empty()) dir = absl::StrCat(absl::GetFlag(FLAGS_data_dir), "/fhir-export");
     ASSIGN_OR_RETURN(sync.sink, host::NewNdjsonSink(dir));
     options.host = "ndjson";
-  } else if (profile == "fhir-r4" || profile == "epic" || profile == "oracle-health") {
+  } else if (profile == "fhir-r4" || profile == "epic" || profile == "oracle-health" ||
+             profile == "auto") {
     const std::string base_url = absl::GetFlag(FLAGS_host_base_url);
     if (base_url.empty()) return absl::InvalidArgumentError("--host_base_url is required");
     host::CurlTransportOptions transport;
@@ -238,6 +239,11 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
     options.host = absl::StrCat(profile, ":", base_url);
     if (profile == "fhir-r4") {
       sync.sink = host::NewFhirR4Sink(host::FhirR4SinkOptions(), sync.client.get());
+    } else if (profile == "auto") {
+      // Chooses per resource type from the host's CapabilityStatement, logging its choices.
+      host::AutoSinkOptions automatic;
+      automatic.host = options.host;
+      ASSIGN_OR_RETURN(sync.sink, host::NewAutoSink(automatic, sync.client.get(), &store, &clock));
     } else {
       host::SingleWriteSinkOptions single;
       single.host = options.host;
@@ -245,7 +251,7 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
     }
   } else {
     return absl::InvalidArgumentError(
-        "--host_profile must be ndjson, fhir-r4, epic, oracle-health or none");
+        "--host_profile must be ndjson, fhir-r4, epic, oracle-health, auto or none");
   }
   sync.host = options.host;
   sync.profile = profile;

@@ -387,6 +387,130 @@ TEST_F(SyncIntegrationTest, HostWithGarbledOrOversizedAnswersGetsEachChangeOnce)
   ExpectOneProvenancePerKey(server);
 }
 
+// Profile auto: the sink NewAutoSink chose, drained over the demo session with its own host
+// name (cursor and remote ids), and its log.
+struct AutoRun {
+  SinkContent content = SinkContent::kFull;
+  SyncStatus status;
+  std::string log;
+};
+
+AutoRun DrainAuto(FhirClient* client, store::Store* store, const Clock* clock, Sleeper* sleeper) {
+  AutoRun run;
+  AutoSinkOptions options;
+  options.host = "auto";
+  ::testing::internal::CaptureStderr();
+  absl::StatusOr<std::unique_ptr<HostSink>> sink = NewAutoSink(options, client, store, clock);
+  run.log = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(sink.ok()) << sink.status();
+  if (!sink.ok()) return run;
+  run.content = (*sink)->content();
+  SyncWorkerOptions worker_options;
+  worker_options.host = "auto";
+  SyncWorker worker(worker_options, store, sink->get(), clock, sleeper);
+  EXPECT_TRUE(worker.Drain().ok());
+  EXPECT_TRUE(store->ListParked("auto", 10).value().empty());
+  run.status = worker.Status();
+  return run;
+}
+
+bool Chose(const std::string& log, const std::string& type, const std::string& choice) {
+  return log.find("\"type\":\"" + type + "\",\"choice\":\"" + choice + "\"") != std::string::npos;
+}
+
+TEST_F(SyncIntegrationTest, AutoPicksTransactionsOnAFullServer) {
+  FhirTestServer server;
+  Connect(server);
+  testutil::CommitDemoSession(*store_);
+  const AutoRun run = DrainAuto(client_.get(), store_.get(), &clock_, &sleeper_);
+  EXPECT_EQ(run.content, SinkContent::kFull);
+  for (const std::string& type : FullMappingTypes()) {
+    EXPECT_TRUE(Chose(run.log, type, "transaction")) << type << "\n" << run.log;
+  }
+  EXPECT_TRUE(Chose(run.log, "DocumentReference", "unused")) << run.log;
+  EXPECT_EQ(run.status.skipped, 0);
+
+  // The same resources as the fhir-r4 profile on a server of its own.
+  FhirTestServer r4;
+  ASSERT_TRUE(r4.started());
+  FhirClientOptions r4_client_options;
+  r4_client_options.base_url = r4.base_url();
+  std::unique_ptr<FhirClient> r4_client =
+      NewFhirClient(r4_client_options, transport_.get(), nullptr, system_clock_.get()).value();
+  SyncStatus r4_status;
+  DrainLogged(r4_client.get(), &r4_status);
+  nlohmann::json stats = server.Control(HttpMethod::kGet, "stats");
+  EXPECT_EQ(stats["resources"], r4.Control(HttpMethod::kGet, "stats")["resources"]);
+  EXPECT_EQ(stats["writes"], r4.Control(HttpMethod::kGet, "stats")["writes"]);
+  EXPECT_EQ(stats["resources"].value("DocumentReference", 0), 0);
+  ExpectExactlyOnce(server);
+}
+
+TEST_F(SyncIntegrationTest, AutoOnAnEpicLikeHostWritesWhatEpicWrites) {
+  const std::vector<std::string> flags = {"--writable-types", "DocumentReference,Condition",
+                                          "--no-bundles"};
+  FhirTestServer server(flags);
+  Connect(server);
+  const int changes = testutil::CommitDemoSession(*store_);
+  const AutoRun run = DrainAuto(client_.get(), store_.get(), &clock_, &sleeper_);
+  EXPECT_EQ(run.content, SinkContent::kFullAndNotes);
+  EXPECT_TRUE(Chose(run.log, "Condition", "single-write")) << run.log;
+  EXPECT_TRUE(Chose(run.log, "DocumentReference", "note")) << run.log;
+  for (const std::string& type : FullMappingTypes()) {
+    if (type != "Condition") {
+      EXPECT_TRUE(Chose(run.log, type, "note")) << type << "\n" << run.log;
+    }
+  }
+  EXPECT_EQ(run.status.skipped, 0);
+  EXPECT_EQ(run.status.pushed, changes);
+
+  // The epic profile against its own restricted server: the same resources and writes.
+  FhirTestServer epic(flags);
+  ASSERT_TRUE(epic.started());
+  FhirClientOptions epic_client_options;
+  epic_client_options.base_url = epic.base_url();
+  std::unique_ptr<FhirClient> epic_client =
+      NewFhirClient(epic_client_options, transport_.get(), nullptr, system_clock_.get()).value();
+  SingleWriteSinkOptions single;
+  single.host = "epic";
+  std::unique_ptr<HostSink> sink =
+      NewSingleWriteSink(single, epic_client.get(), store_.get(), &clock_);
+  SyncWorkerOptions epic_options;
+  epic_options.host = "epic";
+  SyncWorker worker(epic_options, store_.get(), sink.get(), &clock_, &sleeper_);
+  ASSERT_TRUE(worker.Drain().ok());
+  EXPECT_EQ(worker.Status().pushed, run.status.pushed);
+
+  nlohmann::json stats = server.Control(HttpMethod::kGet, "stats");
+  nlohmann::json epic_stats = epic.Control(HttpMethod::kGet, "stats");
+  EXPECT_EQ(stats["resources"], epic_stats["resources"]);
+  EXPECT_EQ(stats["writes"], epic_stats["writes"]);
+  EXPECT_EQ(stats["identifiersWritten"], epic_stats["identifiersWritten"]);
+  EXPECT_EQ(stats["resources"]["DocumentReference"], changes);
+  EXPECT_EQ(stats["resources"]["Condition"], 1);
+  ExpectExactlyOnce(server);
+}
+
+TEST_F(SyncIntegrationTest, AutoWithoutNotesWritesWhatItCanAndCountsTheRest) {
+  FhirTestServer server({"--writable-types", "Goal", "--no-bundles"});
+  Connect(server);
+  testutil::CommitDemoSession(*store_);
+  const AutoRun run = DrainAuto(client_.get(), store_.get(), &clock_, &sleeper_);
+  EXPECT_TRUE(Chose(run.log, "Goal", "single-write")) << run.log;
+  EXPECT_TRUE(Chose(run.log, "CarePlan", "skip")) << run.log;
+  EXPECT_TRUE(Chose(run.log, "DocumentReference", "skip")) << run.log;
+  EXPECT_GT(run.status.skipped, 0);
+  nlohmann::json stats = server.Control(HttpMethod::kGet, "stats");
+  std::set<std::string> written;
+  for (auto it = stats["writes"].begin(); it != stats["writes"].end(); ++it) {
+    written.insert(it.key());
+  }
+  EXPECT_EQ(written, std::set<std::string>{"Goal"});
+  EXPECT_EQ(stats["resources"].value("Goal", 0),
+            static_cast<int>(fhir::testing::FamilyGoals().size()));
+  ExpectExactlyOnce(server);
+}
+
 // Throughput (changes per second) and recovery after a 2 s outage, with the real sleeper.
 TEST_F(SyncIntegrationTest, MeasuresThroughputAndRecovery) {
   FhirTestServer server;

@@ -2,6 +2,8 @@
 // backoff and Retry-After, parking, resuming from the cursor, stopping.
 #include "adapters/host/sync/sync_worker.h"
 
+#include <algorithm>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -203,6 +205,86 @@ TEST(MapRevisionTest, NotesProfileGetsNotesAndTheHypothesisCondition) {
   EXPECT_EQ(notes[0].type, "DocumentReference");
   revision.data = "\xff not a goal";
   EXPECT_EQ(MapRevision(revision, ctx, SinkContent::kFull).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(MapRevisionTest, FullAndNotesIsTheNoteThenEveryMappedResource) {
+  fhir::MappingContext ctx;
+  v1::Episode episode = fhir::testing::FamilyEpisode();
+  ctx.episode = &episode;
+  store::RecordRevision revision;
+  revision.kind = store::RecordKind::kHypothesis;
+  revision.data = fhir::testing::ProfessionalHypothesis().SerializeAsString();
+  std::vector<fhir::FhirResource> both =
+      MapRevision(revision, ctx, SinkContent::kFullAndNotes).value();
+  std::vector<fhir::FhirResource> full = MapRevision(revision, ctx, SinkContent::kFull).value();
+  ASSERT_EQ(both.size(), full.size() + 1);
+  EXPECT_EQ(both[0].type, "DocumentReference");
+  for (size_t i = 0; i < full.size(); ++i) EXPECT_EQ(both[i + 1].json, full[i].json);
+}
+
+// A CapabilityStatement with `writable` types (create + update) and maybe transactions.
+nlohmann::json Capabilities(const std::vector<std::string>& writable, bool transaction) {
+  nlohmann::json resources = nlohmann::json::array();
+  for (const char* type :
+       {"CarePlan", "CareTeam", "ClinicalImpression", "Composition", "Condition", "Goal",
+        "Observation", "Provenance", "QuestionnaireResponse", "DocumentReference", "Patient"}) {
+    nlohmann::json interaction = nlohmann::json::array({{{"code", "read"}}});
+    if (std::find(writable.begin(), writable.end(), type) != writable.end()) {
+      interaction.push_back({{"code", "create"}});
+      interaction.push_back({{"code", "update"}});
+    }
+    resources.push_back({{"type", type}, {"interaction", interaction}});
+  }
+  nlohmann::json interaction = nlohmann::json::array({{{"code", "search-system"}}});
+  if (transaction) interaction.push_back({{"code", "transaction"}});
+  return {{"resourceType", "CapabilityStatement"},
+          {"rest", {{{"mode", "server"}, {"resource", resources}, {"interaction", interaction}}}}};
+}
+
+TEST(AutoPlanTest, ChoosesFromTheCapabilityStatement) {
+  std::vector<std::string> all = FullMappingTypes();
+  all.push_back("DocumentReference");
+  AutoPlan plan = PlanFromCapabilities(Capabilities(all, true)).value();
+  EXPECT_TRUE(plan.transactions);
+  EXPECT_TRUE(plan.single_types.empty());
+
+  // Transactions but one type read-only: per type.
+  std::vector<std::string> no_goal;
+  for (const std::string& t : all) {
+    if (t != "Goal") no_goal.push_back(t);
+  }
+  plan = PlanFromCapabilities(Capabilities(no_goal, true)).value();
+  EXPECT_FALSE(plan.transactions);
+  EXPECT_EQ(plan.single_types.size(), FullMappingTypes().size() - 1);
+  EXPECT_TRUE(plan.notes);
+
+  // Every type writable but no transactions: single writes of everything.
+  plan = PlanFromCapabilities(Capabilities(all, false)).value();
+  EXPECT_FALSE(plan.transactions);
+  EXPECT_EQ(plan.single_types, FullMappingTypes());
+
+  plan = PlanFromCapabilities(Capabilities({"DocumentReference", "Condition"}, false)).value();
+  EXPECT_FALSE(plan.transactions);
+  EXPECT_EQ(plan.single_types, std::vector<std::string>{"Condition"});
+  EXPECT_TRUE(plan.notes);
+  std::map<std::string, std::string> described;
+  for (const auto& [type, choice] : DescribePlan(plan)) described[type] = choice;
+  EXPECT_EQ(described["Condition"], "single-write");
+  EXPECT_EQ(described["Goal"], "note");
+  EXPECT_EQ(described["DocumentReference"], "note");
+
+  plan = PlanFromCapabilities(Capabilities({"Goal"}, true)).value();
+  EXPECT_FALSE(plan.notes);
+  described.clear();
+  for (const auto& [type, choice] : DescribePlan(plan)) described[type] = choice;
+  EXPECT_EQ(described["Goal"], "single-write");
+  EXPECT_EQ(described["CarePlan"], "skip");
+  EXPECT_EQ(described["DocumentReference"], "skip");
+
+  EXPECT_EQ(PlanFromCapabilities(nlohmann::json{{"resourceType", "Patient"}}).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(PlanFromCapabilities(nlohmann::json("garbage")).status().code(),
             absl::StatusCode::kInvalidArgument);
 }
 

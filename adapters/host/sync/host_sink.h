@@ -5,8 +5,10 @@
 #define COLLABCARE_ADAPTERS_HOST_SYNC_HOST_SINK_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -14,6 +16,7 @@
 #include "adapters/fhir/canonical.h"
 #include "adapters/fhir/mapping.h"
 #include "adapters/host/fhir_client.h"
+#include "nlohmann/json.hpp"
 #include "plugin/common/clock.h"
 #include "plugin/store/store.h"
 
@@ -23,6 +26,7 @@ namespace collabcare::host {
 enum class SinkContent {
   kFull,                // every mapped resource (mapping.h's *ToFhir)
   kNotesAndConditions,  // a DocumentReference note per record + a hypothesis's Condition
+  kFullAndNotes,        // the record's DocumentReference note, then every mapped resource
 };
 
 // Delivers the resources of one outbox entry to a host.
@@ -47,6 +51,9 @@ class HostSink {
   // Writes `resources` (all of them mapped from `entry`'s record revision).
   virtual absl::Status Push(const store::OutboxEntry& entry,
                             const std::vector<fhir::FhirResource>& resources) = 0;
+
+  // Resources the host cannot take and that no note covers, left out of successful pushes.
+  virtual int64_t skipped() const { return 0; }
 };
 
 // FHIR Bulk Data NDJSON files in `dir` (created if missing): one file per resource type
@@ -88,6 +95,43 @@ struct SingleWriteSinkOptions {
 // searched by identifier first. None of the pointers is owned.
 std::unique_ptr<HostSink> NewSingleWriteSink(SingleWriteSinkOptions options, FhirClient* client,
                                              store::Store* store, const Clock* clock);
+
+// The resource types collabcare's records map to in full (mapping.h's *ToFhir, not notes).
+const std::vector<std::string>& FullMappingTypes();
+
+// What profile auto chose for one host, from its CapabilityStatement.
+struct AutoPlan {
+  // transaction is supported and every FullMappingTypes() type can be created and updated:
+  // the fhir-r4 sink for everything.
+  bool transactions = false;
+  // Otherwise: the types written one at a time (create + If-Match update, like epic) ...
+  std::vector<std::string> single_types;
+  // ... and whether a record with any other type gets a DocumentReference note instead
+  // (DocumentReference can be created and updated); if not, those resources are skipped.
+  bool notes = false;
+};
+
+// Reads a CapabilityStatement (rest[mode=server]: interaction "transaction"; resource[].
+// interaction "create" and "update"). INVALID_ARGUMENT if it is not one.
+absl::StatusOr<AutoPlan> PlanFromCapabilities(const nlohmann::json& capabilities);
+
+// One (type, choice) pair per type: choice is "transaction", "single-write", "note" or "skip"
+// (DocumentReference, the notes: "note", "skip", or "unused" with transactions).
+std::vector<std::pair<std::string, std::string>> DescribePlan(const AutoPlan& plan);
+
+struct AutoSinkOptions {
+  fhir::CanonicalUrls urls;
+  std::string host = "ehr";  // the store's name for this host (RemoteRef.host)
+  FhirR4SinkOptions fhir_r4;
+};
+
+// Profile auto: reads `client`'s CapabilityStatement once, logs one line per type with its
+// choice (event "host_auto_plan"), and returns the fhir-r4 sink if the plan says transactions,
+// else a sink that maps kFullAndNotes and writes the plan's single types like the
+// single-write sink, a record's note when any of its resources is of another type (and notes
+// are on), and counts the rest in skipped(). Errors of Capabilities() are returned.
+absl::StatusOr<std::unique_ptr<HostSink>> NewAutoSink(AutoSinkOptions options, FhirClient* client,
+                                                      store::Store* store, const Clock* clock);
 
 }  // namespace collabcare::host
 

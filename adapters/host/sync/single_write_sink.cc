@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "adapters/fhir/bundle.h"
 #include "adapters/host/status_map.h"
 #include "adapters/host/sync/host_sink.h"
 #include "nlohmann/json.hpp"
@@ -43,10 +44,20 @@ class SingleWriteSink final : public HostSink {
     ASSIGN_OR_RETURN(std::optional<store::RemoteRef> ref, store_->GetRemote(options_.host, r.key));
     if (ref.has_value() && ref->remote_id.empty()) {
       // Pending: an earlier create may have reached the host before a crash or a lost answer.
+      // Provenance is found by its tag (fhir/bundle.h), everything else by its identifier.
       ASSIGN_OR_RETURN(
           SearchResult found,
           client_->Search(
-              r.type, {{"identifier", absl::StrCat(options_.urls.record_identifier, "|", r.key)}},
+              r.type,
+              {r.key_is_tag
+                   ? std::pair<std::string, std::string>{"_tag",
+                                                         absl::StrCat("urn:ietf:rfc:3986|",
+                                                                      fhir::UuidForKey(
+                                                                          options_.urls, r.key))}
+                   : std::pair<std::string, std::string>{"identifier",
+                                                         absl::StrCat(options_
+                                                                          .urls.record_identifier,
+                                                                      "|", r.key)}},
               1));
       const nlohmann::json& entries = found.bundle["entry"];
       if (entries.is_array() && !entries.empty() && entries[0]["resource"].is_object()) {

@@ -92,6 +92,18 @@ std::unique_ptr<Sleeper> NewRealSleeper() { return std::make_unique<RealSleeper>
 absl::StatusOr<std::vector<fhir::FhirResource>> MapRevision(const store::RecordRevision& revision,
                                                             const fhir::MappingContext& ctx,
                                                             SinkContent sink_content) {
+  if (sink_content == SinkContent::kFullAndNotes) {
+    ASSIGN_OR_RETURN(std::vector<fhir::FhirResource> notes,
+                     MapRevision(revision, ctx, SinkContent::kNotesAndConditions));
+    ASSIGN_OR_RETURN(std::vector<fhir::FhirResource> all,
+                     MapRevision(revision, ctx, SinkContent::kFull));
+    std::vector<fhir::FhirResource> out;
+    for (fhir::FhirResource& r : notes) {
+      if (r.type == "DocumentReference") out.push_back(std::move(r));
+    }
+    for (fhir::FhirResource& r : all) out.push_back(std::move(r));
+    return out;
+  }
   const bool full = sink_content == SinkContent::kFull;
   switch (revision.kind) {
     case store::RecordKind::kEpisode: {
@@ -219,6 +231,7 @@ SyncStatus SyncWorker::Status() {
     status.parked = parked_;
     status.last_error = last_error_;
   }
+  status.skipped = sink_->skipped();
   if (status.cursor < 0) status.cursor = store_->GetSyncCursor(options_.host).value_or(0);
   status.lag = store_->CountOutboxAfter(status.cursor).value_or(-1);
   return status;

@@ -65,6 +65,7 @@ struct SyncStatus {
   int64_t pushed = 0;   // changes pushed since start
   int64_t retried = 0;  // attempts that failed and were retried
   int64_t parked = 0;   // changes parked since start
+  int64_t skipped = 0;  // resources the host cannot take and no note covers (HostSink::skipped)
   absl::StatusCode last_error = absl::StatusCode::kOk;  // of the last failed attempt
 };
 
