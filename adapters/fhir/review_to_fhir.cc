@@ -40,6 +40,19 @@ std::string RatingKey(const v1::Review& rv, const v1::Rating& rating) {
                       internal::RelativeName(rating.goal()));
 }
 
+// The signer's dissent, if any, as the signature-dissent extension (on both the Composition's
+// attester and the Provenance's signature).
+void WriteDissent(JsonWriter& w, const MappingContext& ctx, const v1::Signature& sig) {
+  if (IsBlank(sig.dissent())) return;
+  w.Key("extension");
+  w.BeginArray();
+  w.BeginObject();
+  w.Field("url", ctx.urls.ext_dissent);
+  w.Field("valueString", sig.dissent());
+  w.EndObject();
+  w.EndArray();
+}
+
 void NarrateScore(JsonWriter& w, double v) {
   std::string s;
   if (!AppendDecimal(v, &s)) s.push_back('?');
@@ -425,15 +438,7 @@ absl::StatusOr<FhirResource> Composition(const v1::Review& rv, const v1::Partici
   for (int i = 0; i < rv.signatures_size(); ++i) {
     const v1::Signature& sig = rv.signatures(i);
     w.BeginObject();
-    if (!IsBlank(sig.dissent())) {
-      w.Key("extension");
-      w.BeginArray();
-      w.BeginObject();
-      w.Field("url", ctx.urls.ext_dissent);
-      w.Field("valueString", sig.dissent());
-      w.EndObject();
-      w.EndArray();
-    }
+    WriteDissent(w, ctx, sig);
     w.TrustedField("mode", IsClientSide(ctx, sig.participant()) ? "personal" : "professional");
     if (!IsUnset(sig.sign_time())) {
       w.Key("time");
@@ -496,15 +501,7 @@ absl::StatusOr<FhirResource> Signatures(const v1::Review& rv, const MappingConte
   for (int i = 0; i < rv.signatures_size(); ++i) {
     const v1::Signature& sig = rv.signatures(i);
     w.BeginObject();
-    if (!IsBlank(sig.dissent())) {
-      w.Key("extension");
-      w.BeginArray();
-      w.BeginObject();
-      w.Field("url", ctx.urls.ext_dissent);
-      w.Field("valueString", sig.dissent());
-      w.EndObject();
-      w.EndArray();
-    }
+    WriteDissent(w, ctx, sig);
     w.Key("type");
     w.BeginArray();
     r.Coding(kSignatureType, {kCoauthorSignature, kCoauthorSignatureDisplay});
