@@ -11,7 +11,10 @@ packages=(
   libcurl4-openssl-dev libcpp-httplib-dev libgoogle-perftools-dev
   openssl ca-certificates
   clang libclang-rt-14-dev
+  chromium fonts-dejavu-core
 )
+# chromium: the browser tests (tests/browser) drive Debian's Chromium with playwright-core;
+# Playwright's own browser downloads are not used.
 
 # Node.js and npm, for the independent FHIR validator (tests/fhir_validator). Any node + npm
 # will do: Debian 12's nodejs 18 only bootstraps `npm ci` there, which installs the Node 22

@@ -4,6 +4,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 deploy/setup-debian.sh
 tests/fhir_validator/install.sh
+# The SMART app's bundler and the browser tests' tools (pinned npm packages).
+[ -x web/install.sh ] && web/install.sh
+[ -x tests/browser/install.sh ] && tests/browser/install.sh
 deploy/build.sh
 # The FHIR JSON readers under libFuzzer for a short run (a clang build of its own).
 deploy/fuzz.sh
