@@ -1,11 +1,8 @@
 // End to end: the real collabcare-server binary on a free loopback port, a family-therapy
 // session over gRPC, SIGKILL mid-way, restart, and checks that every acknowledged write
 // survived and WatchEpisode resumes from the last sequence seen.
-#include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -29,8 +26,7 @@
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "plugin/identity/identity.h"
-
-extern char** environ;
+#include "tests/testing/server_process.h"
 
 namespace collabcare {
 namespace {
@@ -43,72 +39,43 @@ constexpr char kTeen[] = "Patient/1";
 constexpr char kMother[] = "RelatedPerson/2";
 constexpr char kFather[] = "RelatedPerson/3";
 
-// One running collabcare-server process.
+// One running collabcare-server process (--dev) and a gRPC channel to it.
 class ServerProcess {
  public:
   explicit ServerProcess(
       const std::string& data_dir, std::vector<std::string> extra_args = {},
       std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials(),
       grpc::ChannelArguments channel_args = {})
-      : data_dir_(data_dir),
-        extra_args_(std::move(extra_args)),
+      : process_(COLLABCARE_SERVER_BINARY, data_dir, WithDefaults(std::move(extra_args))),
         credentials_(std::move(credentials)),
         channel_args_(std::move(channel_args)) {}
-  ~ServerProcess() { Kill(SIGKILL); }
 
   void Start() {
-    const std::string port_file = data_dir_ + "/port";
-    std::filesystem::remove(port_file);
-    std::vector<std::string> args = {COLLABCARE_SERVER_BINARY,   "--dev",
-                                     "--data_dir=" + data_dir_,  "--listen=127.0.0.1:0",
-                                     "--port_file=" + port_file, "--log_level=warning"};
-    args.insert(args.end(), extra_args_.begin(), extra_args_.end());
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    const std::string log = data_dir_ + "/server.log";
-    posix_spawn_file_actions_addopen(&actions, 2, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-    ASSERT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    for (int i = 0; i < 200 && port_ == 0; ++i) {
-      std::ifstream in(port_file);
-      if (!(in >> port_)) port_ = 0;
-      if (port_ == 0) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    ASSERT_NE(port_, 0) << "server did not start; see " << log;
+    ASSERT_NO_FATAL_FAILURE(process_.Start());
     channel_ = Connect(credentials_);
     ASSERT_TRUE(
         channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
   }
 
   // Sends `signal` and reaps the process; returns its wait status.
-  int Kill(int signal) {
-    if (pid_ <= 0) return 0;
-    kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    port_ = 0;
-    return status;
-  }
+  int Kill(int signal) { return process_.Kill(signal); }
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
 
   // A new channel to the running server with other credentials.
   std::shared_ptr<grpc::Channel> Connect(std::shared_ptr<grpc::ChannelCredentials> credentials) {
-    return grpc::CreateCustomChannel("127.0.0.1:" + std::to_string(port_), credentials,
-                                     channel_args_);
+    return grpc::CreateCustomChannel(process_.address(), credentials, channel_args_);
   }
 
  private:
-  std::string data_dir_;
-  std::vector<std::string> extra_args_;
+  static std::vector<std::string> WithDefaults(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--dev", "--log_level=warning"});
+    return args;
+  }
+
+  testutil::ServerProcess process_;
   std::shared_ptr<grpc::ChannelCredentials> credentials_;
   grpc::ChannelArguments channel_args_;
-  pid_t pid_ = -1;
-  int port_ = 0;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
