@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -19,9 +20,12 @@ struct Caller {
   // `https://ehr.example/fhir/Patient/123` becomes `Patient/123`). Types: Patient,
   // RelatedPerson, Practitioner, PractitionerRole, Person.
   std::string person;
-  std::string issuer;   // `iss`
-  std::string subject;  // `sub`
-  absl::Time expiry;    // `exp`
+  std::string issuer;    // `iss`
+  std::string subject;   // `sub`
+  absl::Time expiry;     // `exp`
+  std::string token_id;  // `jti`, empty when the token has none
+  // The token's `aud` values (one or several) that are among the verifier's accepted audiences.
+  std::vector<std::string> audiences;
 };
 
 // Verifies bearer tokens. Thread-safe. Every failure is UNAUTHENTICATED with a short reason
@@ -41,6 +45,14 @@ struct VerifierOptions {
   std::string jwks_json;  // a JWK Set: RSA (RS256, RS384) and EC P-256/P-384 (ES256, ES384)
   std::string issuer;     // required `iss`
   std::string audience;   // required in `aud` (string or array)
+  // Further audiences a token may name instead of `audience` (e.g. one URL per CDS service).
+  std::vector<std::string> extra_audiences;
+  // SMART callers are people, named by `fhirUser`. Off for machine clients (a CDS client signs
+  // for the EHR, not for a user): an absent claim then leaves Caller::person empty, while a
+  // present one is still checked.
+  bool require_fhir_user = true;
+  // Require a string `jti` (CDS Hooks requires one on every call, against replay).
+  bool require_jti = false;
   absl::Duration leeway = absl::Seconds(60);  // clock skew allowed on exp / nbf / iat
   const Clock* clock = nullptr;               // not owned; must outlive the verifier
   size_t cache_entries = 4096;                // verified tokens remembered until they expire
@@ -51,6 +63,16 @@ struct VerifierOptions {
 // ES384 and matching the key; checks `iss`, `aud`, `exp` (required), `nbf`, and requires
 // `fhirUser`. INVALID_ARGUMENT if the JWKS or options are unusable.
 absl::StatusOr<std::unique_ptr<TokenVerifier>> NewJwksVerifier(const VerifierOptions& options);
+
+// What a token says about who signed it, read before verification so that a service trusting
+// several issuers can pick the verifier (and the `jku` key set) for it. Nothing here is trusted
+// until that verifier accepts the token. UNAUTHENTICATED "malformed token" if the token is not a
+// compact JWS with JSON header and payload, without echoing any of it.
+struct TokenRouting {
+  std::string issuer;  // the payload's `iss`; empty when absent or not a string
+  std::string jku;     // the header's `jku` (RFC 7515 section 4.1.2); empty when absent
+};
+absl::StatusOr<TokenRouting> PeekTokenRouting(absl::string_view token);
 
 // The development identity: an ES256 key and its JWKS, kept under
 // `<data_dir>/dev-identity/` (signing-key.pem, mode 0600; jwks.json).

@@ -276,20 +276,52 @@ std::optional<absl::Time> NumericDate(const Json& value) {
   return std::nullopt;
 }
 
-bool AudienceMatches(const Json& aud, const std::string& audience) {
-  if (aud.is_string()) return aud.get_ref<const std::string&>() == audience;
-  if (!aud.is_array()) return false;
-  for (const Json& entry : aud) {
-    if (entry.is_string() && entry.get_ref<const std::string&>() == audience) return true;
+// The values of `aud` (a string or an array of strings) that are among `accepted`; empty when
+// none is.
+std::vector<std::string> MatchingAudiences(const Json& aud,
+                                           const std::vector<std::string>& accepted) {
+  std::vector<std::string> out;
+  auto consider = [&](const Json& entry) {
+    if (!entry.is_string()) return;
+    const std::string& value = entry.get_ref<const std::string&>();
+    for (const std::string& candidate : accepted) {
+      if (value == candidate) {
+        out.push_back(value);
+        return;
+      }
+    }
+  };
+  if (aud.is_array()) {
+    for (const Json& entry : aud) consider(entry);
+  } else {
+    consider(aud);
   }
-  return false;
+  return out;
+}
+
+// Splits a compact JWS into its three parts; false unless there are exactly three.
+bool SplitCompact(absl::string_view token, absl::string_view* header, absl::string_view* payload,
+                  absl::string_view* signature) {
+  const size_t first_dot = token.find('.');
+  if (first_dot == absl::string_view::npos) return false;
+  const size_t second_dot = token.find('.', first_dot + 1);
+  if (second_dot == absl::string_view::npos ||
+      token.find('.', second_dot + 1) != absl::string_view::npos) {
+    return false;
+  }
+  *header = token.substr(0, first_dot);
+  *payload = token.substr(first_dot + 1, second_dot - first_dot - 1);
+  *signature = token.substr(second_dot + 1);
+  return true;
 }
 
 class JwksVerifier final : public TokenVerifier {
  public:
   JwksVerifier(const VerifierOptions& options, std::vector<VerificationKey> keys)
       : issuer_(options.issuer),
-        audience_(options.audience),
+        audiences_(AcceptedAudiences(options)),
+        require_fhir_user_(options.require_fhir_user),
+        require_jti_(options.require_jti),
         leeway_(options.leeway),
         clock_(options.clock),
         cache_entries_(options.cache_entries),
@@ -308,6 +340,12 @@ class JwksVerifier final : public TokenVerifier {
   }
 
  private:
+  static std::vector<std::string> AcceptedAudiences(const VerifierOptions& options) {
+    std::vector<std::string> out = {options.audience};
+    out.insert(out.end(), options.extra_audiences.begin(), options.extra_audiences.end());
+    return out;
+  }
+
   // A verified token stays good until `exp` plus the leeway, exactly as VerifyUncached judges.
   bool Live(const Caller& caller, absl::Time now) const { return now < caller.expiry + leeway_; }
 
@@ -379,17 +417,12 @@ class JwksVerifier final : public TokenVerifier {
 
   absl::StatusOr<Caller> VerifyUncached(absl::string_view token, absl::Time now) const {
     const absl::Status malformed = Unauthenticated("malformed token");
-    const size_t first_dot = token.find('.');
-    if (first_dot == absl::string_view::npos) return malformed;
-    const size_t second_dot = token.find('.', first_dot + 1);
-    if (second_dot == absl::string_view::npos ||
-        token.find('.', second_dot + 1) != absl::string_view::npos) {
-      return malformed;
-    }
-    const std::optional<std::string> header_bytes = Base64UrlDecode(token.substr(0, first_dot));
-    const std::optional<std::string> payload_bytes =
-        Base64UrlDecode(token.substr(first_dot + 1, second_dot - first_dot - 1));
-    const std::optional<std::string> signature = Base64UrlDecode(token.substr(second_dot + 1));
+    absl::string_view header_part, payload_part, signature_part;
+    if (!SplitCompact(token, &header_part, &payload_part, &signature_part)) return malformed;
+    const size_t second_dot = header_part.size() + 1 + payload_part.size();
+    const std::optional<std::string> header_bytes = Base64UrlDecode(header_part);
+    const std::optional<std::string> payload_bytes = Base64UrlDecode(payload_part);
+    const std::optional<std::string> signature = Base64UrlDecode(signature_part);
     if (!header_bytes || !payload_bytes || !signature || payload_bytes->empty()) return malformed;
 
     const Json header = Json::parse(*header_bytes, nullptr, /*allow_exceptions=*/false);
@@ -413,9 +446,9 @@ class JwksVerifier final : public TokenVerifier {
       return Unauthenticated("wrong issuer");
     }
     const auto aud = claims.find("aud");
-    if (aud == claims.end() || !AudienceMatches(*aud, audience_)) {
-      return Unauthenticated("wrong audience");
-    }
+    if (aud == claims.end()) return Unauthenticated("wrong audience");
+    std::vector<std::string> audiences = MatchingAudiences(*aud, audiences_);
+    if (audiences.empty()) return Unauthenticated("wrong audience");
 
     const auto exp_claim = claims.find("exp");
     if (exp_claim == claims.end()) return Unauthenticated("missing exp");
@@ -436,12 +469,22 @@ class JwksVerifier final : public TokenVerifier {
     Caller caller;
     caller.issuer = issuer_;
     caller.expiry = *exp;
+    caller.audiences = std::move(audiences);
     if (const auto sub = claims.find("sub"); sub != claims.end()) {
       if (!sub->is_string()) return malformed;
       caller.subject = sub->get<std::string>();
     }
+    if (const auto jti = claims.find("jti"); jti != claims.end()) {
+      if (!jti->is_string() || jti->get_ref<const std::string&>().empty()) return malformed;
+      caller.token_id = jti->get<std::string>();
+    } else if (require_jti_) {
+      return Unauthenticated("missing jti");
+    }
     const auto fhir_user = claims.find("fhirUser");
-    if (fhir_user == claims.end()) return Unauthenticated("missing fhirUser");
+    if (fhir_user == claims.end()) {
+      if (!require_fhir_user_) return caller;
+      return Unauthenticated("missing fhirUser");
+    }
     if (!fhir_user->is_string()) return Unauthenticated("bad fhirUser");
     absl::StatusOr<std::string> person =
         internal::ReduceFhirUser(fhir_user->get_ref<const std::string&>());
@@ -451,7 +494,9 @@ class JwksVerifier final : public TokenVerifier {
   }
 
   const std::string issuer_;
-  const std::string audience_;
+  const std::vector<std::string> audiences_;  // `audience` first, then `extra_audiences`
+  const bool require_fhir_user_;
+  const bool require_jti_;
   const absl::Duration leeway_;
   const Clock* const clock_;
   const size_t cache_entries_;
@@ -466,10 +511,40 @@ class JwksVerifier final : public TokenVerifier {
 
 }  // namespace
 
+absl::StatusOr<TokenRouting> PeekTokenRouting(absl::string_view token) {
+  const absl::Status malformed = Unauthenticated("malformed token");
+  if (token.size() > kMaxTokenBytes) return Unauthenticated("token too large");
+  absl::string_view header_part, payload_part, signature_part;
+  if (!SplitCompact(token, &header_part, &payload_part, &signature_part)) return malformed;
+  const std::optional<std::string> header_bytes = Base64UrlDecode(header_part);
+  const std::optional<std::string> payload_bytes = Base64UrlDecode(payload_part);
+  if (!header_bytes || !payload_bytes) return malformed;
+  const Json header = Json::parse(*header_bytes, nullptr, /*allow_exceptions=*/false);
+  const Json claims = Json::parse(*payload_bytes, nullptr, /*allow_exceptions=*/false);
+  if (header.is_discarded() || !header.is_object() || claims.is_discarded() ||
+      !claims.is_object()) {
+    return malformed;
+  }
+  TokenRouting routing;
+  if (const auto iss = claims.find("iss"); iss != claims.end() && iss->is_string()) {
+    routing.issuer = iss->get<std::string>();
+  }
+  if (const auto jku = header.find("jku"); jku != header.end()) {
+    if (!jku->is_string()) return malformed;
+    routing.jku = jku->get<std::string>();
+  }
+  return routing;
+}
+
 absl::StatusOr<std::unique_ptr<TokenVerifier>> NewJwksVerifier(const VerifierOptions& options) {
   if (options.clock == nullptr) return absl::InvalidArgumentError("options.clock is null");
   if (options.issuer.empty()) return absl::InvalidArgumentError("options.issuer is empty");
   if (options.audience.empty()) return absl::InvalidArgumentError("options.audience is empty");
+  for (size_t i = 0; i < options.extra_audiences.size(); ++i) {
+    if (options.extra_audiences[i].empty()) {
+      return absl::InvalidArgumentError(absl::StrCat("options.extra_audiences[", i, "] is empty"));
+    }
+  }
   if (options.leeway < absl::ZeroDuration() || options.leeway > absl::Hours(1)) {
     return absl::InvalidArgumentError("options.leeway is outside [0, 1h]");
   }
