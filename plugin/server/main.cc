@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
@@ -32,6 +33,7 @@
 #include "plugin/common/status_macros.h"
 #include "plugin/grpc/grpc_services.h"
 #include "plugin/grpc/sync_grpc_service.h"
+#include "plugin/http/http_face.h"
 #include "plugin/identity/identity.h"
 #include "plugin/server/remote_jwks.h"
 #include "plugin/server/thresholds_config.h"
@@ -97,6 +99,29 @@ ABSL_FLAG(std::vector<std::string>, operators, {},
           "SyncService.GetSyncStatus (collabctl sync status); nobody when empty");
 ABSL_FLAG(bool, print_host_jwks, false,
           "print the public JWKS of --host_private_key (to register with the EHR) and exit");
+
+// ---- HTTP face (plugin/http): the JSON API, watch as server-sent events, the SMART app,
+// /healthz, collabcare's public JWKS. Off unless --http_listen is set.
+ABSL_FLAG(std::string, http_listen, "",
+          "HTTP(S) address for the JSON API and the SMART app (host:port, e.g. 127.0.0.1:8443; "
+          "port 0 picks one; empty: no HTTP face). HTTPS with --tls_cert/--tls_key");
+ABSL_FLAG(std::string, http_port_file, "",
+          "write the bound HTTP port here once serving (for scripts)");
+ABSL_FLAG(int, http_threads, 16, "HTTP worker threads (each open watch stream holds one)");
+ABSL_FLAG(std::string, web_root, "",
+          "folder of the built SMART app, served under /app/ (empty: no app)");
+ABSL_FLAG(std::string, smart_client_id, "",
+          "the app's SMART client id, given to it in /app/config.json");
+ABSL_FLAG(std::string, smart_scope, "launch launch/patient openid fhirUser patient/*.rs user/*.rs",
+          "scopes the app requests, given to it in /app/config.json");
+ABSL_FLAG(std::vector<std::string>, smart_fhir_servers, {},
+          "comma-separated FHIR base URLs offered for a standalone launch (/app/config.json)");
+ABSL_FLAG(std::vector<std::string>, http_connect_src, {},
+          "comma-separated origins the app may fetch from besides its own (the EHR's FHIR and "
+          "authorization servers), for its Content-Security-Policy connect-src");
+ABSL_FLAG(std::vector<std::string>, frame_ancestors, {},
+          "comma-separated origins that may show the app in a frame (the EHR), for its "
+          "Content-Security-Policy frame-ancestors (default 'self')");
 
 namespace collabcare {
 namespace {
@@ -312,6 +337,29 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeCredentials() {
   return grpc::SslServerCredentials(ssl);
 }
 
+// ---- HTTP face: its options from the flags.
+absl::StatusOr<http::HttpFaceOptions> HttpOptionsFromFlags() {
+  http::HttpFaceOptions options;
+  options.listen = absl::GetFlag(FLAGS_http_listen);
+  options.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);  // same certificate as the gRPC port
+  options.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  options.threads = absl::GetFlag(FLAGS_http_threads);
+  options.web_root = absl::GetFlag(FLAGS_web_root);
+  options.smart_client_id = absl::GetFlag(FLAGS_smart_client_id);
+  options.smart_scope = absl::GetFlag(FLAGS_smart_scope);
+  options.smart_fhir_servers = absl::GetFlag(FLAGS_smart_fhir_servers);
+  options.connect_src = absl::GetFlag(FLAGS_http_connect_src);
+  options.frame_ancestors = absl::GetFlag(FLAGS_frame_ancestors);
+  // collabcare's public JWKS for the EHR's backend-services registration (the JWKS URL is
+  // <http address>/.well-known/jwks.json).
+  if (!absl::GetFlag(FLAGS_host_private_key).empty()) {
+    ASSIGN_OR_RETURN(std::string pem,
+                     ReadFile(absl::GetFlag(FLAGS_host_private_key), "host_private_key"));
+    ASSIGN_OR_RETURN(options.public_jwks, host::PublicJwksFromPrivateKey(pem));
+  }
+  return options;
+}
+
 absl::Status Run() {
   const absl::Time started = absl::Now();
   ::umask(077);  // the database, its WAL and the dev key are readable by this user only
@@ -375,6 +423,26 @@ absl::Status Run() {
   service::SyncStatusService sync_status(*store, *clock, sync_status_provider,
                                          std::move(operators));
   services.push_back(grpcface::NewSyncService(sync_status, *verifier));
+  // ---- HTTP face: started before any thread and the gRPC port, so a bad HTTP flag stops the
+  // server at once.
+  std::unique_ptr<http::HttpFace> http_face;
+  if (!absl::GetFlag(FLAGS_http_listen).empty()) {
+    ASSIGN_OR_RETURN(http::HttpFaceOptions http_options, HttpOptionsFromFlags());
+    store::Store* health_store = store.get();
+    http_face = std::make_unique<http::HttpFace>(
+        std::move(http_options), service, *verifier, hub, [health_store] {
+          // A cheap indexed read: the store answers.
+          return health_store->CountOutboxAfter(std::numeric_limits<int64_t>::max()).status();
+        });
+    // Other modules' routes (the CDS Hooks service) go here: http_face->AddRoutes(...).
+    if (absl::Status started = http_face->Start(); !started.ok()) {
+      return absl::Status(started.code(), absl::StrCat("HTTP face: ", started.message()));
+    }
+    if (!absl::GetFlag(FLAGS_http_port_file).empty()) {
+      std::ofstream(absl::GetFlag(FLAGS_http_port_file)) << http_face->port() << "\n";
+    }
+  }
+
   // Keeps --jwks_url's keys fresh; stops with the server.
   absl::Notification stop_refreshing;
   std::thread refresher;
@@ -425,6 +493,8 @@ absl::Status Run() {
   stop_refreshing.Notify();
   if (refresher.joinable()) refresher.join();
   hub.Shutdown();  // ends WatchEpisode streams
+  // ---- HTTP face: ends its watch streams, finishes the requests in flight.
+  if (http_face != nullptr) http_face->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();
   if (sync.worker != nullptr) {
