@@ -153,6 +153,9 @@ absl::Status HttpFace::Start() {
   const size_t threads = static_cast<size_t>(options_.threads);
   server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server.set_payload_max_length(options_.max_body_bytes);
+  // Small JSON answers must not wait for delayed ACKs (measured: without it every CDS call
+  // took ~86 ms at p50 even with 4 calls in flight).
+  server.set_tcp_nodelay(true);
   // httplib's default is SO_REUSEPORT, which lets a second server bind the same port and take
   // a share of its connections; SO_REUSEADDR only allows a restart over TIME_WAIT sockets.
   server.set_socket_options([](socket_t sock) {

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <map>
+#include <utility>
 #include <set>
 #include <sstream>
 #include <string>
@@ -33,6 +35,8 @@
 #include "plugin/common/status_macros.h"
 #include "plugin/grpc/grpc_services.h"
 #include "plugin/grpc/sync_grpc_service.h"
+#include "plugin/cds/cds_routes.h"
+#include "plugin/cds/cds_service.h"
 #include "plugin/http/http_face.h"
 #include "plugin/identity/identity.h"
 #include "plugin/server/remote_jwks.h"
@@ -122,6 +126,20 @@ ABSL_FLAG(std::vector<std::string>, http_connect_src, {},
 ABSL_FLAG(std::vector<std::string>, frame_ancestors, {},
           "comma-separated origins that may show the app in a frame (the EHR), for its "
           "Content-Security-Policy frame-ancestors (default 'self')");
+
+// ---- CDS Hooks (plugin/cds) on the HTTP face: cards for the EHR's patient-view and
+// encounter-start hooks. Off unless --cds_base_url is set.
+ABSL_FLAG(std::string, cds_base_url, "",
+          "the URL under which the EHR calls /cds-services (e.g. https://apps.example.org); "
+          "tokens' aud must name its endpoints. Empty: no CDS Hooks service");
+ABSL_FLAG(std::string, app_launch_url, "",
+          "the SMART app's launch URL, linked from every card (e.g. "
+          "https://apps.example.org/app/launch.html)");
+ABSL_FLAG(std::vector<std::string>, cds_clients, {},
+          "comma-separated ISSUER=JWKS pairs: the EHRs (CDS clients) whose signed calls are "
+          "accepted; JWKS is an https:// URL or a file");
+ABSL_FLAG(std::vector<std::string>, cds_jku_allow, {},
+          "comma-separated ISSUER=URL pairs: `jku` key-set URLs a client may name in its JWTs");
 
 namespace collabcare {
 namespace {
@@ -360,6 +378,76 @@ absl::StatusOr<http::HttpFaceOptions> HttpOptionsFromFlags() {
   return options;
 }
 
+// ---- CDS Hooks: the trusted CDS clients and the service, from the flags.
+struct CdsHooks {
+  std::unique_ptr<host::HttpTransport> transport;  // fetches the clients' JWKS URLs
+  std::unique_ptr<cds::UuidSource> uuids;
+  std::unique_ptr<cds::CdsHooksService> service;
+};
+
+absl::StatusOr<CdsHooks> MakeCdsHooks(service::CollabService& collab, store::Store& store,
+                                      const Clock& clock) {
+  CdsHooks hooks;
+  if (absl::GetFlag(FLAGS_cds_base_url).empty()) return hooks;
+  if (absl::GetFlag(FLAGS_http_listen).empty()) {
+    return absl::InvalidArgumentError("--cds_base_url needs --http_listen (the HTTP face)");
+  }
+  cds::CdsOptions options;
+  options.base_url = absl::GetFlag(FLAGS_cds_base_url);
+  options.app_launch_url = absl::GetFlag(FLAGS_app_launch_url);
+  host::CurlTransportOptions transport;
+  transport.ca_bundle_path = absl::GetFlag(FLAGS_jwks_ca_bundle);
+  transport.total_timeout = absl::Seconds(10);
+  transport.max_response_bytes = 1 << 20;
+  ASSIGN_OR_RETURN(hooks.transport, host::NewCurlTransport(transport));
+  // A verifier over one client's key set: a URL (fetched now, again on an unknown key id) or
+  // a file.
+  auto verifier_for = [&](const std::string& issuer, const std::string& jwks,
+                          const char* flag) -> absl::StatusOr<std::shared_ptr<identity::TokenVerifier>> {
+    identity::VerifierOptions verifier = cds::VerifierOptionsFor(options, issuer, clock);
+    if (absl::StartsWith(jwks, "https://") || absl::StartsWith(jwks, "http://")) {
+      server::RemoteJwksOptions remote;
+      remote.url = jwks;
+      remote.verifier = verifier;
+      ASSIGN_OR_RETURN(std::unique_ptr<server::RemoteJwksVerifier> v,
+                       server::NewRemoteJwksVerifier(remote, *hooks.transport));
+      return std::shared_ptr<identity::TokenVerifier>(std::move(v));
+    }
+    ASSIGN_OR_RETURN(verifier.jwks_json, ReadFile(jwks, flag));
+    ASSIGN_OR_RETURN(std::unique_ptr<identity::TokenVerifier> v,
+                     identity::NewJwksVerifier(verifier));
+    return std::shared_ptr<identity::TokenVerifier>(std::move(v));
+  };
+  std::map<std::string, cds::TrustedClient> clients;
+  auto split = [](const std::string& entry, const char* flag)
+      -> absl::StatusOr<std::pair<std::string, std::string>> {
+    const size_t eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ISSUER=VALUE"));
+    }
+    return std::make_pair(entry.substr(0, eq), entry.substr(eq + 1));
+  };
+  for (const std::string& entry : absl::GetFlag(FLAGS_cds_clients)) {
+    ASSIGN_OR_RETURN(auto pair, split(entry, "cds_clients"));
+    cds::TrustedClient& client = clients[pair.first];
+    client.issuer = pair.first;
+    ASSIGN_OR_RETURN(client.verifier, verifier_for(pair.first, pair.second, "cds_clients"));
+  }
+  for (const std::string& entry : absl::GetFlag(FLAGS_cds_jku_allow)) {
+    ASSIGN_OR_RETURN(auto pair, split(entry, "cds_jku_allow"));
+    cds::TrustedClient& client = clients[pair.first];
+    client.issuer = pair.first;
+    ASSIGN_OR_RETURN(client.jku[pair.second],
+                     verifier_for(pair.first, pair.second, "cds_jku_allow"));
+  }
+  for (auto& [issuer, client] : clients) options.clients.push_back(std::move(client));
+  hooks.uuids = cds::NewRandomUuidSource();
+  ASSIGN_OR_RETURN(hooks.service,
+                   cds::NewCdsHooksService(collab, store, clock, *hooks.uuids, std::move(options)));
+  Log(LogLevel::kInfo, "cds_hooks", {{"clients", absl::StrCat(clients.size())}});
+  return hooks;
+}
+
 absl::Status Run() {
   const absl::Time started = absl::Now();
   ::umask(077);  // the database, its WAL and the dev key are readable by this user only
@@ -425,6 +513,7 @@ absl::Status Run() {
   services.push_back(grpcface::NewSyncService(sync_status, *verifier));
   // ---- HTTP face: started before any thread and the gRPC port, so a bad HTTP flag stops the
   // server at once.
+  ASSIGN_OR_RETURN(CdsHooks cds_hooks, MakeCdsHooks(service, *store, *clock));
   std::unique_ptr<http::HttpFace> http_face;
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     ASSIGN_OR_RETURN(http::HttpFaceOptions http_options, HttpOptionsFromFlags());
@@ -434,7 +523,11 @@ absl::Status Run() {
           // A cheap indexed read: the store answers.
           return health_store->CountOutboxAfter(std::numeric_limits<int64_t>::max()).status();
         });
-    // Other modules' routes (the CDS Hooks service) go here: http_face->AddRoutes(...).
+    // ---- CDS Hooks: /cds-services on the same port.
+    if (cds_hooks.service != nullptr) {
+      http_face->AddRoutes(
+          [&](httplib::Server& routes) { cds::RegisterCdsHooks(routes, *cds_hooks.service); });
+    }
     if (absl::Status started = http_face->Start(); !started.ok()) {
       return absl::Status(started.code(), absl::StrCat("HTTP face: ", started.message()));
     }
@@ -470,6 +563,9 @@ absl::Status Run() {
   builder.SetMaxReceiveMessageSize(4 * 1024 * 1024);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
+    stop_refreshing.Notify();
+    if (refresher.joinable()) refresher.join();
+    if (http_face != nullptr) http_face->Stop();
     return absl::UnavailableError("--listen: cannot bind the address");
   }
   // Pushes the outbox to the host EHR on its own thread; stopped before the store closes.

@@ -296,6 +296,14 @@ export async function startWorld(options) {
   const httpPortFile = path.join(tmp, 'http.port');
   const jwksFile = path.join(tmp, 'jwks.json');
   await writeFile(jwksFile, JSON.stringify({ keys: [publicJwk] }));
+  // The EHR as a CDS Hooks client: its own signing key, trusted by collabcare through a JWKS
+  // file. The CDS base URL is the public one an EHR would call (a reverse proxy's); tokens'
+  // `aud` names it, whatever loopback port the server bound.
+  const cdsKeys = await generateKeyPair('ES384', { extractable: true });
+  const cdsJwk = { ...(await exportJWK(cdsKeys.publicKey)), kid: `cds-${randomUUID()}`, alg: 'ES384', use: 'sig' };
+  const cdsJwksFile = path.join(tmp, 'cds-jwks.json');
+  await writeFile(cdsJwksFile, JSON.stringify({ keys: [cdsJwk] }));
+  world.cdsBaseUrl = 'https://collabcare.test';
   const serverArgs = [
     '--listen=127.0.0.1:0', `--port_file=${portFile}`,
     '--http_listen=127.0.0.1:0', `--http_port_file=${httpPortFile}`,
@@ -304,6 +312,8 @@ export async function startWorld(options) {
     `--web_root=${options.webDist}`,
     `--smart_client_id=${CLIENT_ID}`, `--smart_scope=${SCOPE}`,
     `--http_connect_src=${ehrOrigin},${issuer}`, `--frame_ancestors=${ehrOrigin}`, `--smart_fhir_servers=${iss}`,
+    `--cds_base_url=${world.cdsBaseUrl}`, `--app_launch_url=${world.cdsBaseUrl}/app/launch.html`,
+    `--cds_clients=${ehrOrigin}=${cdsJwksFile}`,
     ...(options.extraServerArgs || []),
   ];
   const server = start(options.serverBin, serverArgs, { env: { ...process.env } });
@@ -343,6 +353,25 @@ export async function startWorld(options) {
     let json = null;
     try { json = JSON.parse(text); } catch { json = text; }
     return { status: response.status, body: json, headers: response.headers };
+  };
+  // A CDS Hooks call as the EHR makes it: a JWT signed by the EHR's key (iss = the EHR, aud =
+  // the service endpoint, exp within 5 minutes, a fresh jti) and the hook request.
+  world.cdsCall = async (serviceId, context, { token } = {}) => {
+    const now = Math.floor(Date.now() / 1000);
+    const jwt = token ?? await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES384', kid: cdsJwk.kid, typ: 'JWT' })
+      .setIssuer(ehrOrigin).setAudience(`${world.cdsBaseUrl}/cds-services/${serviceId}`)
+      .setJti(randomUUID()).setIssuedAt(now).setExpirationTime(now + 240)
+      .sign(cdsKeys.privateKey);
+    const response = await fetch(`${world.collabOrigin}/cds-services/${serviceId}`, {
+      method: 'POST',
+      headers: { ...(jwt ? { Authorization: `Bearer ${jwt}` } : {}), 'Content-Type': 'application/json' },
+      body: JSON.stringify({ hook: 'patient-view', hookInstance: randomUUID(), fhirServer: iss, context }),
+    });
+    const text = await response.text();
+    let json = null;
+    try { json = JSON.parse(text); } catch { json = text; }
+    return { status: response.status, body: json };
   };
   return world;
 }

@@ -260,6 +260,37 @@ test('both rate and sign a review; the charts show the points', async () => {
   await shot(pages.client, '07-client-progress');
 });
 
+test('CDS Hooks: patient-view cards for the clinician, in the client\'s words, linking to the app', async () => {
+  const discovery = await fetch(`${world.collabOrigin}/cds-services`).then((r) => r.json());
+  assert.deepEqual(discovery.services.map((s) => s.hook).sort(), ['encounter-start', 'patient-view']);
+
+  // Since the signed review (the last visit) the client has written a new goal.
+  const NEW_GOAL = 'Be asleep before midnight on school nights';
+  const created = await world.api('sam', 'POST', `/v1/${episode}/goals`, { goal: { words: NEW_GOAL } });
+  assert.equal(created.status, 200, JSON.stringify(created.body));
+
+  const answer = await world.cdsCall('collabcare-patient-view', { userId: 'Practitioner/9', patientId: '123' });
+  assert.equal(answer.status, 200, JSON.stringify(answer.body));
+  const cards = answer.body.cards;
+  const goalCard = cards.find((c) => c.summary.includes(NEW_GOAL));
+  assert.ok(goalCard, JSON.stringify(cards.map((c) => c.summary)));
+  assert.equal(goalCard.indicator, 'info');
+  for (const card of cards) {
+    assert.ok([...card.summary].length <= 140, card.summary);
+    assert.equal(card.source.label, 'collabcare');
+    assert.deepEqual(card.links.map((l) => [l.type, l.appContext, l.url]),
+      [['smart', episode, `${world.cdsBaseUrl}/app/launch.html`]]);
+  }
+  // The goal written before the review is not news any more.
+  assert.ok(!cards.some((c) => c.summary.includes(GOAL_WORDS)), JSON.stringify(cards.map((c) => c.summary)));
+
+  // A practitioner outside the episode sees nothing; an unsigned call is refused.
+  const outsider = await world.cdsCall('collabcare-patient-view', { userId: 'Practitioner/77', patientId: '123' });
+  assert.deepEqual(outsider.body, { cards: [] });
+  const unsigned = await world.cdsCall('collabcare-patient-view', { userId: 'Practitioner/9', patientId: '123' }, { token: '' });
+  assert.equal(unsigned.status, 401);
+});
+
 test('bad input through the app is refused readably and nothing is stored', async () => {
   const page = pages.client;
   const count = async () => (await world.api('sam', 'GET', `/v1/${episode}/goals`)).body.goals.length;
