@@ -1,26 +1,31 @@
 #!/usr/bin/env bash
 # One command: set up a Debian 12 machine, build, start collabcare-server on the embedded
-# defaults (SQLite in ./collabcare-data, development identity, FHIR NDJSON export) and walk a
-# demo session with collabctl, then list the FHIR files it produced. The server keeps running afterwards until Ctrl-C (or pass --no-wait).
+# defaults (SQLite in ./collabcare-data, development identity, FHIR NDJSON export, the HTTP face
+# on 127.0.0.1:8080) and walk a demo session with collabctl, then list the FHIR files it
+# produced and read the session back through the HTTP JSON API. The server keeps running afterwards until Ctrl-C (or pass --no-wait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 wait_after=1
 [ "${1:-}" = "--no-wait" ] && wait_after=0
 
 deploy/setup-debian.sh
-deploy/build.sh collabcare-server collabctl
+web/install.sh
+deploy/build.sh collabcare-server collabctl collabcare_web
 
 bin=build/plugin
 data=./collabcare-data
 listen=${COLLABCARE_LISTEN:-127.0.0.1:50051}
+http_listen=${COLLABCARE_HTTP_LISTEN:-127.0.0.1:8080}
 mkdir -p "$data"
-rm -f "$data/port"
+rm -f "$data/port" "$data/http.port"
 "$bin/server/collabcare-server" --dev --data_dir="$data" --listen="$listen" \
+  --http_listen="$http_listen" --http_port_file="$data/http.port" --web_root=build/web/dist \
   --operators=Practitioner/it-ops --port_file="$data/port" 2>>"$data/server.log" &
 server=$!
 trap 'kill -TERM $server 2>/dev/null || true' INT TERM
 for _ in $(seq 1 100); do [ -s "$data/port" ] && break; sleep 0.1; done
-[ -s "$data/port" ] || { echo "server did not start; see $data/server.log"; exit 1; }
+[ -s "$data/port" ] && [ -s "$data/http.port" ] || { echo "server did not start; see $data/server.log"; exit 1; }
+http="http://127.0.0.1:$(cat "$data/http.port")"
 export COLLABCARE_SERVER="127.0.0.1:$(cat "$data/port")"
 export COLLABCARE_DATA_DIR="$data"
 ctl="$bin/cli/collabctl"
@@ -72,11 +77,19 @@ for f in "$data"/fhir-export/*.ndjson; do
   printf '  %-32s %5d resources\n' "$(basename "$f")" "$(wc -l <"$f")"
 done
 
+say "The same session through the HTTP face ($http), as the SMART app reads it"
+curl -fsS "$http/healthz"; echo
+token=$($ctl token --as=Patient/123 --ttl=10m)
+curl -fsS -H "Authorization: Bearer $token" "$http/v1/$E/goals" |
+  grep -o '"words":"[^"]*"' | sed 's/^/  /'
+curl -fsS -o /dev/null -w '  /app/launch.html: HTTP %{http_code}, %{content_type}\n' "$http/app/launch.html"
+
 say "What clinic IT sees (--operators=Practitioner/it-ops)"
 $ctl --as=Practitioner/it-ops sync status
 
 say "Done. The server is serving at $COLLABCARE_SERVER with data in $data"
 echo "Try: COLLABCARE_SERVER=$COLLABCARE_SERVER COLLABCARE_DATA_DIR=$data $ctl --as=Patient/123 episodes list"
+echo " or: curl -H \"Authorization: Bearer \$($ctl token --as=Patient/123)\" $http/v1/episodes"
 if [ "$wait_after" = 1 ]; then
   echo "Ctrl-C stops the server."
   wait $server || true

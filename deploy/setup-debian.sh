@@ -9,7 +9,7 @@ packages=(
   libabsl-dev libssl-dev libsqlite3-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libcurl4-openssl-dev libcpp-httplib-dev libgoogle-perftools-dev
-  openssl ca-certificates
+  openssl ca-certificates curl
   clang libclang-rt-14-dev
   chromium fonts-dejavu-core
 )
