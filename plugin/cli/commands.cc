@@ -773,6 +773,35 @@ absl::Status RunSyncStatus(Context& c) {
   });
 }
 
+// `sync retry|discard HOST OUTBOX_ID`: the two operands of a parked change.
+absl::StatusOr<int64_t> OutboxIdOperand(Context& c) {
+  ASSIGN_OR_RETURN(int64_t id, ParseIntOption("OUTBOX_ID", c.Operand(1)));
+  if (id < 1) return Usage("OUTBOX_ID: a parked change's id from `sync status`, 1 or more");
+  return id;
+}
+
+absl::Status RunSyncRetry(Context& c) {
+  v1::RetryParkedChangeRequest request;
+  request.set_host(c.Operand(0));
+  ASSIGN_OR_RETURN(int64_t id, OutboxIdOperand(c));
+  request.set_outbox_id(id);
+  request.set_include_outcome(c.args.Flag("include_outcome"));
+  return UnaryAndPrint<v1::RetryParkedChangeResponse>(c, [&](Connection* conn, auto* ctx, auto* r) {
+    return StubFor<v1::SyncService>(conn)->RetryParkedChange(ctx, request, r);
+  });
+}
+
+absl::Status RunSyncDiscard(Context& c) {
+  v1::DiscardParkedChangeRequest request;
+  request.set_host(c.Operand(0));
+  ASSIGN_OR_RETURN(int64_t id, OutboxIdOperand(c));
+  request.set_outbox_id(id);
+  request.set_include_outcome(c.args.Flag("include_outcome"));
+  return UnaryAndPrint<v1::ParkedSyncChange>(c, [&](Connection* conn, auto* ctx, auto* r) {
+    return StubFor<v1::SyncService>(conn)->DiscardParkedChange(ctx, request, r);
+  });
+}
+
 absl::Status RunCall(Context& c) {
   ASSIGN_OR_RETURN(Connection * connection, c.Connect());
   ASSIGN_OR_RETURN(std::unique_ptr<google::protobuf::Message> response,
@@ -1041,6 +1070,22 @@ const std::vector<Command>& Commands() {
                   "server's --operators only; --include_outcomes adds what the host said)",
        .options = {"include_outcomes"},
        .run = RunSyncStatus},
+      {.group = "sync",
+       .verb = "retry",
+       .synopsis = "sync retry HOST OUTBOX_ID [--include_outcome]",
+       .summary = "push a parked change to the host again now; unparked if the host takes it, "
+                  "else kept with the new outcome (operators only)",
+       .operands = 2,
+       .options = {"include_outcome"},
+       .run = RunSyncRetry},
+      {.group = "sync",
+       .verb = "discard",
+       .synopsis = "sync discard HOST OUTBOX_ID [--include_outcome]",
+       .summary = "unpark a change without pushing it: it stays in collabcare's record, only not "
+                  "in that host (operators only; also acknowledges HOST#from-ehr conflicts)",
+       .operands = 2,
+       .options = {"include_outcome"},
+       .run = RunSyncDiscard},
       {.group = "call",
        .synopsis = "call SERVICE.METHOD ['JSON']",
        .summary = "any unary method, e.g. call GoalService.GetGoal "

@@ -327,6 +327,27 @@ std::string RenderSyncStatus(const v1::SyncStatus& s) {
   return out;
 }
 
+// What `sync retry` did, and the parking `sync discard` removed.
+std::string RenderRetry(const v1::RetryParkedChangeResponse& r) {
+  std::string out = r.pushed() ? "pushed; no longer parked\n"
+                               : absl::StrCat("not pushed: ", Clean(r.code()), "\n");
+  if (r.has_parked()) {
+    const v1::ParkedSyncChange& p = r.parked();
+    absl::StrAppend(&out, "still parked #", p.outbox_id(), "  ", Clean(p.name()), " r",
+                    p.revision(), "  ", Time(p.park_time()), "  ", Clean(p.code()), "\n");
+    if (!p.outcome().empty()) absl::StrAppend(&out, "  outcome: ", Quote(p.outcome(), 11), "\n");
+  }
+  return out;
+}
+
+std::string RenderDiscarded(const v1::ParkedSyncChange& p) {
+  std::string out =
+      absl::StrCat("discarded #", p.outbox_id(), "  ", Clean(p.name()), " r", p.revision(), "  ",
+                   Clean(p.code()), " (kept in collabcare, not written to the host)\n");
+  if (!p.outcome().empty()) absl::StrAppend(&out, "  outcome: ", Quote(p.outcome(), 11), "\n");
+  return out;
+}
+
 // The record's own name (`name`, or `episode` for Progress), for -q.
 std::string NameOf(const google::protobuf::Message& message) {
   const google::protobuf::Descriptor* d = message.GetDescriptor();
@@ -418,6 +439,15 @@ bool Printer::PrintRecord(const google::protobuf::Message& message) {
       return true;
     }
     text = RenderSyncStatus(*s);
+  } else if (const auto* retry = dynamic_cast<const v1::RetryParkedChangeResponse*>(&message)) {
+    if (mode_ == OutputMode::kQuiet) {
+      out_ << (retry->pushed() ? "OK" : Clean(retry->code())) << "\n";
+      out_.flush();
+      return true;
+    }
+    text = RenderRetry(*retry);
+  } else if (const auto* parked = dynamic_cast<const v1::ParkedSyncChange*>(&message)) {
+    text = RenderDiscarded(*parked);
   } else {
     return false;
   }

@@ -181,4 +181,30 @@ absl::StatusOr<v1::Goal> ConfirmUnderstanding(const v1::Episode& episode, const 
   return next;
 }
 
+absl::StatusOr<v1::Goal> HostGoalStatusChange(const v1::Episode& episode,
+                                              const std::string& ehr_user, const v1::Goal& current,
+                                              int64_t based_on, v1::Goal::Status status) {
+  if (status == v1::Goal::STATUS_UNSPECIFIED || !v1::Goal::Status_IsValid(status)) {
+    return FieldError("status", "must be a goal status");
+  }
+  if (!IsTherapist(episode, ehr_user)) {
+    return absl::PermissionDeniedError(
+        "a goal's status is changed from the EHR only by a therapist of the episode");
+  }
+  if (based_on != current.meta().revision()) {
+    return absl::AbortedError(absl::StrCat("the EHR changed revision ", based_on,
+                                           " of the goal, but collabcare has revision ",
+                                           current.meta().revision()));
+  }
+  RETURN_IF_ERROR(RequireOpenEpisode(episode));
+  if (!GoalTransitionAllowed(current.status(), status)) {
+    return absl::FailedPreconditionError(absl::StrCat("a goal cannot move from ",
+                                                      v1::Goal::Status_Name(current.status()),
+                                                      " to ", v1::Goal::Status_Name(status)));
+  }
+  v1::Goal next = current;
+  next.set_status(status);
+  return next;
+}
+
 }  // namespace collabcare::domain

@@ -3,6 +3,7 @@
 #ifndef COLLABCARE_PLUGIN_DOMAIN_GOALS_H_
 #define COLLABCARE_PLUGIN_DOMAIN_GOALS_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,18 @@ absl::StatusOr<::collabcare::v1::Goal> ConfirmUnderstanding(
     const ::collabcare::v1::Episode& episode, const std::string& caller,
     const ::collabcare::v1::Goal& current, int verdict, const std::string& correction,
     absl::Time now);
+
+// A change of the goal's status made in the host EHR by `ehr_user` (the FHIR reference the EHR
+// names as the author), on top of revision `based_on` of the goal. Only the status is ever
+// taken from the EHR: a client's words are not rewritten by anyone else. Refused, so that the
+// caller keeps it visible as a conflict, when `ehr_user` is not a THERAPIST of the episode
+// (PERMISSION_DENIED), when `based_on` is not the goal's current revision (ABORTED: a newer
+// change was made in collabcare), when the episode is closed or the transition is not allowed
+// by GoalTransitionAllowed (FAILED_PRECONDITION). INVALID_ARGUMENT `status` for a value that
+// is not a goal status.
+absl::StatusOr<::collabcare::v1::Goal> HostGoalStatusChange(
+    const ::collabcare::v1::Episode& episode, const std::string& ehr_user,
+    const ::collabcare::v1::Goal& current, int64_t based_on, ::collabcare::v1::Goal::Status status);
 
 }  // namespace collabcare::domain
 

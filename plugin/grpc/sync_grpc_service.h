@@ -1,4 +1,4 @@
-// The gRPC face of SyncService: one thin handler over service::SyncStatusService.
+// The gRPC face of SyncService: thin handlers over service::SyncStatusService.
 #ifndef COLLABCARE_PLUGIN_GRPC_SYNC_GRPC_SERVICE_H_
 #define COLLABCARE_PLUGIN_GRPC_SYNC_GRPC_SERVICE_H_
 

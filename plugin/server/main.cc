@@ -26,12 +26,14 @@
 #include "adapters/host/http_transport.h"
 #include "adapters/host/smart_auth.h"
 #include "adapters/host/sync/host_sink.h"
+#include "adapters/host/sync/read_back.h"
 #include "adapters/host/sync/sync_worker.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "plugin/common/clock.h"
 #include "plugin/common/log.h"
+#include "plugin/common/metrics.h"
 #include "plugin/common/status_macros.h"
 #include "plugin/grpc/grpc_services.h"
 #include "plugin/grpc/sync_grpc_service.h"
@@ -101,6 +103,15 @@ ABSL_FLAG(std::string, host_ca_bundle, "", "CA bundle for the EHR (default: the 
 ABSL_FLAG(std::vector<std::string>, operators, {},
           "comma-separated FHIR references (e.g. Practitioner/ops1) allowed to call "
           "SyncService.GetSyncStatus (collabctl sync status); nobody when empty");
+ABSL_FLAG(int, host_sync_parallelism, 4,
+          "episodes pushed to a FHIR host at once (changes of one episode stay in order; the "
+          "ndjson profile always writes one at a time)");
+ABSL_FLAG(absl::Duration, host_read_back_interval, absl::Seconds(30),
+          "how often Goals changed in the EHR are read back (fhir-r4, or auto with "
+          "transactions); 0 turns reading back off");
+ABSL_FLAG(std::string, host_read_back_author, "",
+          "who an EHR change without meta.author is attributed to (e.g. Device/ehr); empty: "
+          "such changes are kept as conflicts");
 ABSL_FLAG(bool, print_host_jwks, false,
           "print the public JWKS of --host_private_key (to register with the EHR) and exit");
 
@@ -245,9 +256,13 @@ struct HostSync {
   std::unique_ptr<host::HostSink> sink;
   std::unique_ptr<host::Sleeper> sleeper;
   std::unique_ptr<host::SyncWorker> worker;
+  // Goals changed in the EHR, read back (FHIR hosts holding collabcare's Goals only).
+  std::unique_ptr<host::Sleeper> read_back_sleeper;
+  std::unique_ptr<host::ReadBackPoller> read_back;
 };
 
-absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
+absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock,
+                                      MetricsRegistry& metrics) {
   HostSync sync;
   const std::string profile = absl::GetFlag(FLAGS_host_profile);
   if (profile == "none") return sync;
@@ -298,6 +313,11 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
   }
   sync.host = options.host;
   sync.profile = profile;
+  options.parallelism = absl::GetFlag(FLAGS_host_sync_parallelism);
+  if (options.parallelism < 1) {
+    return absl::InvalidArgumentError("--host_sync_parallelism must be at least 1");
+  }
+  options.metrics = &metrics;
   sync.sleeper = host::NewRealSleeper();
   sync.worker = std::make_unique<host::SyncWorker>(
       options, &store, sync.sink.get(), &clock, sync.sleeper.get(),
@@ -305,6 +325,31 @@ absl::StatusOr<HostSync> MakeHostSync(store::Store& store, const Clock& clock) {
   Log(LogLevel::kInfo, "host_sync",
       {{"profile", profile}, {"auth", sync.tokens != nullptr ? "smart-backend" : "none"}});
   return sync;
+}
+
+// Starts reading Goals back from a FHIR host that holds them in full (fhir-r4, or auto when it
+// chose transactions); the changes become revisions through `service`.
+void MakeReadBack(HostSync& sync, store::Store& store, const Clock& clock,
+                  service::CollabService& service, MetricsRegistry& metrics) {
+  const absl::Duration interval = absl::GetFlag(FLAGS_host_read_back_interval);
+  if (sync.client == nullptr || sync.sink == nullptr || interval <= absl::ZeroDuration() ||
+      sync.sink->content() != host::SinkContent::kFull) {
+    return;
+  }
+  host::ReadBackOptions options;
+  options.host = sync.host;
+  options.poll_interval = interval;
+  options.fallback_author = absl::GetFlag(FLAGS_host_read_back_author);
+  options.metrics = &metrics;
+  sync.read_back_sleeper = host::NewRealSleeper();
+  sync.read_back = std::make_unique<host::ReadBackPoller>(
+      options, sync.client.get(), &store,
+      [&service](const host::HostGoalChange& c) {
+        return service.RecordHostGoalChange(c.ehr_user, c.host, c.goal, c.based_on_revision,
+                                            c.status, c.request_id);
+      },
+      &clock, sync.read_back_sleeper.get());
+  Log(LogLevel::kInfo, "host_read_back", {{"interval_s", absl::StrCat(absl::ToInt64Seconds(interval))}});
 }
 
 // The host connection of this server for SyncService: its worker's counters.
@@ -325,7 +370,26 @@ class WorkerStatusProvider final : public service::SyncStatusProvider {
     counters.retried = status.retried;
     counters.parked = status.parked;
     counters.last_error = status.last_error;
-    return {counters};
+    std::vector<service::HostSyncCounters> hosts = {counters};
+    if (sync_.read_back != nullptr) {
+      // Conflicts read back from the EHR are parked under their own name.
+      service::HostSyncCounters conflicts;
+      conflicts.host = host::ReadBackPoller::ConflictHost(sync_.host);
+      conflicts.profile = "read-back";
+      conflicts.worker_running = true;
+      hosts.push_back(conflicts);
+    }
+    return hosts;
+  }
+
+  absl::StatusOr<service::ParkedRetryOutcome> RetryParked(const std::string& host,
+                                                          int64_t outbox_id,
+                                                          absl::Duration timeout) override {
+    if (sync_.worker == nullptr || host != sync_.host) {
+      return absl::FailedPreconditionError("host: no sync worker for it runs in this server");
+    }
+    ASSIGN_OR_RETURN(host::ParkedRetry retry, sync_.worker->RetryParked(outbox_id, timeout));
+    return service::ParkedRetryOutcome{retry.pushed, retry.failure, retry.parked};
   }
 
  private:
@@ -488,7 +552,8 @@ absl::Status Run() {
   identity::TokenVerifier* verifier = identity.verifier.get();
   ASSIGN_OR_RETURN(std::shared_ptr<grpc::ServerCredentials> credentials, MakeCredentials());
   ASSIGN_OR_RETURN(std::unique_ptr<store::Store> store, OpenStore());
-  ASSIGN_OR_RETURN(HostSync sync, MakeHostSync(*store, *clock));
+  MetricsRegistry metrics;
+  ASSIGN_OR_RETURN(HostSync sync, MakeHostSync(*store, *clock, metrics));
 
   service::EventHub hub;
   service::CollabService::Options options;
@@ -501,6 +566,7 @@ absl::Status Run() {
                            ? service::CollabService::Options::ReadAudit::kDurable
                            : service::CollabService::Options::ReadAudit::kQueued;
   service::CollabService service(*store, *clock, *ids, hub, options);
+  MakeReadBack(sync, *store, *clock, service, metrics);
   std::vector<std::unique_ptr<grpc::Service>> services =
       grpcface::NewV1Services(service, *verifier, hub);
   WorkerStatusProvider sync_status_provider(sync);
@@ -517,6 +583,7 @@ absl::Status Run() {
   std::unique_ptr<http::HttpFace> http_face;
   if (!absl::GetFlag(FLAGS_http_listen).empty()) {
     ASSIGN_OR_RETURN(http::HttpFaceOptions http_options, HttpOptionsFromFlags());
+    http_options.metrics = [&metrics] { return metrics.Render(); };
     store::Store* health_store = store.get();
     http_face = std::make_unique<http::HttpFace>(
         std::move(http_options), service, *verifier, hub, [health_store] {
@@ -571,6 +638,8 @@ absl::Status Run() {
   // Pushes the outbox to the host EHR on its own thread; stopped before the store closes.
   std::thread sync_thread;
   if (sync.worker != nullptr) sync_thread = std::thread([&] { sync.worker->Run(); });
+  std::thread read_back_thread;
+  if (sync.read_back != nullptr) read_back_thread = std::thread([&] { sync.read_back->Run(); });
   if (!absl::GetFlag(FLAGS_port_file).empty()) {
     std::ofstream(absl::GetFlag(FLAGS_port_file)) << port << "\n";
   }
@@ -593,6 +662,10 @@ absl::Status Run() {
   if (http_face != nullptr) http_face->Stop();
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(10));
   server->Wait();
+  if (sync.read_back != nullptr) {
+    sync.read_back->Stop();  // the watermark stays before anything not yet handled
+    read_back_thread.join();
+  }
   if (sync.worker != nullptr) {
     sync.worker->Stop();  // the change in flight stays after the cursor: pushed again next start
     sync_thread.join();

@@ -888,4 +888,48 @@ absl::StatusOr<v1::ListReviewRevisionsResponse> CollabService::ListReviewRevisio
   return response;
 }
 
+// ---- Host sync read-back: a goal's status changed in the host EHR, written as a new
+// revision like every other change.
+
+namespace {
+
+// Not an RPC: the audit trail names the sync read-back as the action.
+constexpr char kHostGoalChangeAction[] = "collabcare.v1.HostSync/RecordHostGoalChange";
+
+}  // namespace
+
+absl::StatusOr<v1::Goal> CollabService::RecordHostGoalChange(
+    const std::string& ehr_user, const std::string& host, const std::string& goal,
+    int64_t based_on_revision, v1::Goal::Status status, const std::string& request_id) {
+  Context ctx{ehr_user, kHostGoalChangeAction, goal};
+  // What the idempotency fingerprint covers: the same EHR version read again is the same
+  // request, whatever happened in collabcare since.
+  v1::UpdateGoalRequest request;
+  request.mutable_goal()->set_name(goal);
+  request.mutable_goal()->set_status(status);
+  request.mutable_goal()->mutable_meta()->set_etag(absl::StrCat("r", based_on_revision));
+  request.mutable_update_mask()->add_paths("status");
+  request.set_request_id(request_id);
+  if (ehr_user.empty() || host.empty()) {
+    absl::Status bad = domain::FieldError(ehr_user.empty() ? "ehr_user" : "host", "is required");
+    AuditOutcome(ctx, bad);
+    return bad;
+  }
+  return Mutate<v1::Goal>(
+      ctx, request, request_id, goal, [&]() -> absl::StatusOr<Change<v1::Goal>> {
+        ASSIGN_OR_RETURN(domain::ChildName n, domain::ParseChildName(goal, "goals", "goal"));
+        // The EHR user need not be a participant to be refused with PERMISSION_DENIED: the
+        // episode is read without the participant check, and nothing is disclosed to anyone.
+        ASSIGN_OR_RETURN(v1::Episode episode,
+                         LoadLatest<v1::Episode>(domain::EpisodeName(n.episode_id)));
+        ASSIGN_OR_RETURN(v1::Goal current, LoadLatest<v1::Goal>(goal));
+        ASSIGN_OR_RETURN(v1::Goal next, domain::HostGoalStatusChange(episode, ehr_user, current,
+                                                                     based_on_revision, status));
+        // Conditional: losing a race to a local change is ABORTED (a conflict), not retried.
+        return Change<v1::Goal>{std::move(next), store::RecordKind::kGoal,
+                                n.episode_id,    v1::EpisodeEvent::GOAL_UPDATED,
+                                std::nullopt,    true};
+      });
+}
+
 }  // namespace collabcare::service

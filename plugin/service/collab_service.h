@@ -126,6 +126,18 @@ class CollabService {
   absl::StatusOr<v1::ListReviewRevisionsResponse> ListReviewRevisions(
       const std::string& caller, const v1::ListReviewRevisionsRequest& request);
 
+  // Host sync read-back (not an RPC): the status of `goal` changed in host EHR `host` by
+  // `ehr_user` (a FHIR reference from the resource's meta.author or Provenance, or the
+  // configured fallback such as Device/<host>) on top of revision `based_on_revision`, written
+  // as a new revision by `ehr_user` (audited, event, outbox). domain::HostGoalStatusChange
+  // decides; its PERMISSION_DENIED / ABORTED / FAILED_PRECONDITION mean a conflict the caller
+  // keeps visible. `request_id` (derived from the EHR's resource id and version) makes a
+  // repeated read of the same EHR version return the first result.
+  absl::StatusOr<v1::Goal> RecordHostGoalChange(const std::string& ehr_user,
+                                                const std::string& host, const std::string& goal,
+                                                int64_t based_on_revision, v1::Goal::Status status,
+                                                const std::string& request_id);
+
   // Audits a call refused before it reached a use case (e.g. an unverifiable token).
   void AuditRefusal(const std::string& actor, const std::string& action,
                     const absl::Status& status);

@@ -575,5 +575,47 @@ TEST(GoalRulesTest, OwnerNoLongerInEpisodeCannotSeeHiddenGoal) {
   EXPECT_FALSE(CanSeeGoal(FamilyEpisode(), goal, "Patient/5"));
 }
 
+// --- A status changed in the host EHR -------------------------------------------------------
+
+TEST(GoalRulesTest, TherapistInTheEhrMayChangeTheStatusOfTheCurrentRevision) {
+  const Goal current = StoredGoal();
+  absl::StatusOr<Goal> next =
+      HostGoalStatusChange(FamilyEpisode(), kTherapist, current, 3, Goal::ACHIEVED);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->status(), Goal::ACHIEVED);
+  EXPECT_EQ(next->words(), current.words());  // nothing but the status
+  EXPECT_EQ(next->owner(), current.owner());
+}
+
+TEST(GoalRulesTest, OnlyATherapistOfTheEpisodeChangesAStatusFromTheEhr) {
+  for (const char* who : {kClient, kFamily, kStranger}) {
+    EXPECT_TRUE(HasCode(HostGoalStatusChange(FamilyEpisode(), who, StoredGoal(), 3, Goal::ACHIEVED),
+                        absl::StatusCode::kPermissionDenied))
+        << who;
+  }
+}
+
+TEST(GoalRulesTest, AnEhrChangeOfAnOlderRevisionIsAConflict) {
+  EXPECT_TRUE(
+      HasCode(HostGoalStatusChange(FamilyEpisode(), kTherapist, StoredGoal(), 2, Goal::ACHIEVED),
+              absl::StatusCode::kAborted));
+}
+
+TEST(GoalRulesTest, AnEhrStatusChangeFollowsTheTransitionRules) {
+  EXPECT_TRUE(HasCode(HostGoalStatusChange(FamilyEpisode(), kTherapist, StoredGoal(Goal::ACHIEVED),
+                                           3, Goal::PAUSED),
+                      absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(
+      HasCode(HostGoalStatusChange(FamilyEpisode(), kTherapist, StoredGoal(), 3, Goal::PROPOSED),
+              absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(HasCode(
+      HostGoalStatusChange(testing::ClosedEpisode(), kTherapist, StoredGoal(), 3, Goal::ACHIEVED),
+      absl::StatusCode::kFailedPrecondition));
+  EXPECT_TRUE(IsFieldError(
+      HostGoalStatusChange(FamilyEpisode(), kTherapist, StoredGoal(), 3, Goal::STATUS_UNSPECIFIED)
+          .status(),
+      "status"));
+}
+
 }  // namespace
 }  // namespace collabcare::domain

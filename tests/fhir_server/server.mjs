@@ -378,6 +378,10 @@ class TestRepository extends MemoryRepository {
     checkWritable(resource?.resourceType);
     validateForWrite(resource);
     resource = withoutClientId(resource, options, update);
+    // Like a Medplum server, which sets meta.author to the logged-in user on every write; here
+    // the test names the user with an X-Test-Author header (see handleFhir). Set after
+    // validation: meta.author is Medplum's, not R4's.
+    if (state.author) resource = { ...resource, meta: { ...(resource.meta ?? {}), author: { reference: state.author } } };
     const existed = update && this.exists(resource.resourceType, resource.id);
     const result = await super.createResource(resource, options, update);
     this.recordWrite(existed ? 'update' : 'create', result);
@@ -514,6 +518,7 @@ const state = {
     tokenTtl: opts.tokenTtl,
   },
   faults: [],
+  author: undefined, // X-Test-Author of the request being served (requests are serialized)
   down: undefined, // { style, until }
   tokens: new Map(), // token -> { clientId, scope, exp }
   jtis: new Map(), // `${iss}|${jti}` -> exp (seconds)
@@ -751,12 +756,18 @@ async function handleFhir(req, rel, search, body) {
     headers['if-match'] = `W/"${headers['if-match'].trim()}"`;
   }
   const url = rel + search;
-  const [oo, resource] = await serialized(() =>
-    router.handleRequest(
-      { method, url, pathname: '', body: parsed, params: {}, query: {}, headers, config: { transactions: true } },
-      repo
-    )
-  );
+  const author = typeof req.headers['x-test-author'] === 'string' ? req.headers['x-test-author'] : undefined;
+  const [oo, resource] = await serialized(async () => {
+    state.author = author;
+    try {
+      return await router.handleRequest(
+        { method, url, pathname: '', body: parsed, params: {}, query: {}, headers, config: { transactions: true } },
+        repo
+      );
+    } finally {
+      state.author = undefined;
+    }
+  });
   const status = statusOf(oo);
   const h = {};
   if (resource?.meta?.versionId && resource.resourceType !== 'Bundle') {

@@ -555,5 +555,82 @@ TEST_F(SyncIntegrationTest, MeasuresThroughputAndRecovery) {
   ExpectExactlyOnce(server);
 }
 
+// Changes per second with one lane and with four, over 8 episodes (lanes are per episode).
+TEST_F(SyncIntegrationTest, MeasuresThroughputByParallelism) {
+  for (int parallelism : {1, 4}) {
+    FhirTestServer server;
+    Connect(server);
+    store_ = store::NewMemoryStore();
+    const int changes = testutil::CommitEpisodes(*store_, 8, 1);
+    std::unique_ptr<HostSink> sink = NewFhirR4Sink(FhirR4SinkOptions(), client_.get());
+    std::unique_ptr<Sleeper> real = NewRealSleeper();
+    SyncWorkerOptions options;
+    options.parallelism = parallelism;
+    options.initial_backoff = absl::Milliseconds(50);
+    SyncWorker worker(options, store_.get(), sink.get(), system_clock_.get(), real.get());
+    const auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE(worker.Drain().ok());
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::printf("[ measure ] fhir-r4 sync, parallelism %d: %d changes in %.2f s = %.0f changes/s\n",
+                parallelism, changes, seconds, changes / seconds);
+    EXPECT_EQ(worker.Status().lag, 0);
+    EXPECT_TRUE(store_->ListParked("ehr", 10).value().empty());
+    ExpectExactlyOnce(server);
+    // Every episode's goals, each with the words of its last revision.
+    EXPECT_EQ(server.Control(HttpMethod::kGet, "stats")["resources"].value("Goal", 0),
+              8 * static_cast<int>(fhir::testing::FamilyGoals().size()));
+  }
+}
+
+// A change the host refuses is parked; once the host accepts that type again an operator's
+// retry (through the running worker) lands it, exactly once.
+TEST_F(SyncIntegrationTest, AParkedChangeRetriedAfterTheHostAcceptsAgainLandsOnce) {
+  FhirTestServer server;
+  Connect(server);
+  testutil::CommitDemoSession(*store_);
+  std::unique_ptr<HostSink> sink = NewFhirR4Sink(FhirR4SinkOptions(), client_.get());
+  std::unique_ptr<Sleeper> real = NewRealSleeper();
+  SyncWorkerOptions options;
+  options.idle_poll = absl::Hours(1);
+  SyncWorker worker(options, store_.get(), sink.get(), system_clock_.get(), real.get());
+  ASSERT_TRUE(worker.Drain().ok());
+
+  // The host stops taking Goals; a new revision of one is refused and parked.
+  std::vector<std::string> writable;
+  for (const std::string& type : FullMappingTypes()) {
+    if (type != "Goal") writable.push_back(type);
+  }
+  server.Control(HttpMethod::kPost, "config", nlohmann::json{{"writableTypes", writable}}.dump());
+  v1::Goal goal = fhir::testing::FamilyGoals()[0];
+  goal.set_words("Walk the dog before school");
+  testutil::CommitRecord(*store_, store::RecordKind::kGoal, goal.name(), goal);
+  ASSERT_TRUE(worker.Drain().ok());
+  std::vector<store::ParkedChange> parked = store_->ListParked("ehr", 10).value();
+  ASSERT_EQ(parked.size(), 1u);
+  const int64_t id = parked[0].outbox_id;
+
+  std::thread run([&] { worker.Run(); });
+  // Still refused: stays parked, with the new outcome.
+  absl::StatusOr<ParkedRetry> retried = worker.RetryParked(id, absl::Seconds(30));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_FALSE(retried->pushed);
+  EXPECT_TRUE(retried->parked.has_value());
+  // Accepting again: the retry lands.
+  server.Control(HttpMethod::kPost, "config", R"({"writableTypes":null})");
+  retried = worker.RetryParked(id, absl::Seconds(30));
+  worker.Stop();
+  run.join();
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->pushed);
+  EXPECT_TRUE(store_->ListParked("ehr", 10).value().empty());
+  absl::StatusOr<SearchResult> found = client_->Search(
+      "Goal", {{"identifier", fhir::CanonicalUrls().record_identifier + "|" + goal.name()}});
+  ASSERT_TRUE(found.ok()) << found.status();
+  ASSERT_EQ(found->bundle["entry"].size(), 1u);
+  EXPECT_EQ(found->bundle["entry"][0]["resource"]["description"]["text"], goal.words());
+  ExpectExactlyOnce(server);
+}
+
 }  // namespace
 }  // namespace collabcare::host

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -61,6 +62,78 @@ int CommitDemoSession(store::Store& store) {
   CommitRecord(store, RecordKind::kReview, review.name(), review);
   ++n;
   return n;
+}
+
+int CommitEpisodes(store::Store& store, int episodes, int rounds) {
+  using store::RecordKind;
+  const v1::Episode family = fhir::testing::FamilyEpisode();
+  const std::string old_prefix = family.name() + "/";
+  std::vector<std::vector<v1::Goal>> goals(episodes);
+  int n = 0;
+  for (int e = 0; e < episodes; ++e) {
+    v1::Episode episode = family;
+    episode.set_name(absl::StrCat("episodes/p", e + 1));
+    CommitRecord(store, RecordKind::kEpisode, episode.name(), episode);
+    ++n;
+    for (v1::Goal goal : fhir::testing::FamilyGoals()) {
+      goal.set_name(absl::StrCat(episode.name(), "/", goal.name().substr(old_prefix.size())));
+      goals[e].push_back(goal);
+    }
+  }
+  for (int round = 0; round <= rounds; ++round) {
+    for (size_t g = 0; g < goals[0].size(); ++g) {
+      for (int e = 0; e < episodes; ++e) {
+        v1::Goal& goal = goals[e][g];
+        if (round > 0) goal.mutable_meta()->set_revision(goal.meta().revision() + 1);
+        CommitRecord(store, RecordKind::kGoal, goal.name(), goal);
+        ++n;
+      }
+    }
+  }
+  return n;
+}
+
+absl::Status ConcurrentSink::Push(const store::OutboxEntry& entry,
+                                  const std::vector<fhir::FhirResource>& resources) {
+  (void)resources;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    ++in_flight_;
+    max_in_flight_ = std::max(max_in_flight_, in_flight_);
+  }
+  cv_.notify_all();
+  absl::Status status = during_push ? during_push(entry) : absl::OkStatus();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    --in_flight_;
+    if (status.ok()) {
+      pushed_.push_back(entry.id);
+      by_episode_[entry.episode_id].push_back(entry.id);
+    }
+  }
+  cv_.notify_all();
+  return status;
+}
+
+std::vector<int64_t> ConcurrentSink::pushed_ids() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return pushed_;
+}
+
+std::map<std::string, std::vector<int64_t>> ConcurrentSink::by_episode() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return by_episode_;
+}
+
+int ConcurrentSink::max_in_flight() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return max_in_flight_;
+}
+
+bool ConcurrentSink::WaitForPushes(size_t n, absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  return cv_.wait_for(lock, absl::ToChronoNanoseconds(timeout),
+                      [&] { return pushed_.size() >= n; });
 }
 
 bool FakeSleeper::SleepFor(absl::Duration d) {

@@ -5,8 +5,10 @@
 
 #include <sys/types.h>
 
+#include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -33,6 +35,39 @@ void CommitRecord(store::Store& store, store::RecordKind kind, const std::string
 // …), its goals, a professional hypothesis with responses and a signed review. Returns how many
 // outbox entries it made.
 int CommitDemoSession(store::Store& store);
+
+// `episodes` copies of the demo family episode ("episodes/p1" … "episodes/pN", with the golden
+// goals renamed into each), then `rounds` more revisions of every goal, committed round-robin
+// across the episodes so that the outbox interleaves them. Returns how many outbox entries it
+// made.
+int CommitEpisodes(store::Store& store, int episodes, int rounds);
+
+// A thread-safe sink that records each push with its episode and how many pushes were in
+// flight at once. `during_push` (if set) runs inside Push, without the sink's lock held, and
+// may block (a test holds an entry in flight with it) or return an error to fail the push.
+class ConcurrentSink final : public HostSink {
+ public:
+  SinkContent content() const override { return SinkContent::kFull; }
+  bool concurrent() const override { return true; }
+  absl::Status Push(const store::OutboxEntry& entry,
+                    const std::vector<fhir::FhirResource>& resources) override;
+
+  std::function<absl::Status(const store::OutboxEntry&)> during_push;
+
+  std::vector<int64_t> pushed_ids();                         // in completion order
+  std::map<std::string, std::vector<int64_t>> by_episode();  // completion order per episode
+  int max_in_flight();
+  // Blocks until `n` pushes have succeeded or `timeout` passed; whether they had.
+  bool WaitForPushes(size_t n, absl::Duration timeout);
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<int64_t> pushed_;
+  std::map<std::string, std::vector<int64_t>> by_episode_;
+  int in_flight_ = 0;
+  int max_in_flight_ = 0;
+};
 
 // Returns at once, advancing `clock` by the requested time and recording it. `on_sleep` (if
 // set) runs on every call with the number of calls so far.

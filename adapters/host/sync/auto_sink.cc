@@ -58,6 +58,7 @@ class PerTypeSink final : public HostSink {
   }
 
   int64_t skipped() const override { return skipped_.load(); }
+  bool concurrent() const override { return single_->concurrent(); }
 
  private:
   const AutoPlan plan_;

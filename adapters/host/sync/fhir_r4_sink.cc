@@ -22,6 +22,7 @@ class FhirR4Sink final : public HostSink {
   }
 
   SinkContent content() const override { return SinkContent::kFull; }
+  bool concurrent() const override { return true; }
 
   absl::Status Push(const store::OutboxEntry& entry,
                     const std::vector<fhir::FhirResource>& resources) override {

@@ -33,8 +33,9 @@ enum class SinkContent {
 //
 // Contract: Push is idempotent per entry: calling it again with the same entry and resources
 // (after an error, or after a crash before the worker advanced its cursor) leaves the host as
-// if it had been called once. The worker calls Push for one entry at a time, in outbox order;
-// a sink is not required to be thread-safe.
+// if it had been called once. The worker calls Push for the entries of one episode one at a
+// time, in outbox order. Unless concurrent() says so, it calls Push for one entry at a time
+// overall and the sink need not be thread-safe.
 //
 // Errors: UNAVAILABLE / DEADLINE_EXCEEDED / RESOURCE_EXHAUSTED / ABORTED (and the others of
 // FhirClient, with HttpStatusOf/RetryAfterOf) mean "try again later"; INVALID_ARGUMENT /
@@ -54,6 +55,11 @@ class HostSink {
 
   // Resources the host cannot take and that no note covers, left out of successful pushes.
   virtual int64_t skipped() const { return 0; }
+
+  // True if Push may be called from several threads at once for entries of different episodes
+  // (the worker never pushes two entries of one episode at once). Such a sink is thread-safe,
+  // and the writes of different episodes touch different host resources and store keys.
+  virtual bool concurrent() const { return false; }
 };
 
 // FHIR Bulk Data NDJSON files in `dir` (created if missing): one file per resource type
@@ -62,7 +68,7 @@ class HostSink {
 // appends) records the entry's outbox id and each file's size before it: a retry of that entry
 // first truncates the files back to those sizes, and an entry below the journal's id is
 // already written and skipped, so a crash at any point never duplicates a line.
-// Single-process: one sink per folder.
+// Single-process: one sink per folder. Not concurrent(): the journal covers one entry.
 absl::StatusOr<std::unique_ptr<HostSink>> NewNdjsonSink(const std::string& dir);
 
 struct FhirR4SinkOptions {
@@ -76,7 +82,10 @@ struct FhirR4SinkOptions {
 
 // Profile fhir-r4: the change's resources as transaction Bundles (fhir/bundle.h: conditional
 // PUT by business identifier, Provenance/AuditEvent created once by tag). `client` is not
-// owned and must outlive the sink.
+// owned and must outlive the sink. concurrent() when `client` is thread-safe (FhirClient over
+// the curl transport and the SMART token source is): every resource of an episode's records
+// has a key under the episode's name, so pushes of different episodes write different
+// resources.
 std::unique_ptr<HostSink> NewFhirR4Sink(FhirR4SinkOptions options, FhirClient* client);
 
 struct SingleWriteSinkOptions {
@@ -92,7 +101,8 @@ struct SingleWriteSinkOptions {
 // the ref's version is refreshed from the host and ABORTED returned, so the retry overwrites
 // with collabcare's revision). Without one, a pending ref (empty remote_id) is stored before
 // the create; finding a pending ref on retry means a create may have happened, so the host is
-// searched by identifier first. None of the pointers is owned.
+// searched by identifier first. None of the pointers is owned. concurrent() like the fhir-r4
+// sink: the refs of different episodes have different keys, and the store is thread-safe.
 std::unique_ptr<HostSink> NewSingleWriteSink(SingleWriteSinkOptions options, FhirClient* client,
                                              store::Store* store, const Clock* clock);
 

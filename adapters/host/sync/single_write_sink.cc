@@ -25,6 +25,7 @@ class SingleWriteSink final : public HostSink {
       : options_(std::move(options)), client_(client), store_(store), clock_(clock) {}
 
   SinkContent content() const override { return SinkContent::kNotesAndConditions; }
+  bool concurrent() const override { return true; }
 
   absl::Status Push(const store::OutboxEntry& entry,
                     const std::vector<fhir::FhirResource>& resources) override {
