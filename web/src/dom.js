@@ -58,7 +58,20 @@ export function replaceKeepingInput(el, ...children) {
   }
   const open = new Set([...el.querySelectorAll('details[id]')].filter((d) => d.open).map((d) => d.id));
   const focusedId = el.contains(document.activeElement) ? document.activeElement.id : '';
+  // What a form last said ("Saved", or why it was refused) stays after a re-render (a live
+  // update may arrive while the person reads it); a form is known by its first input's id.
+  const statuses = new Map();
+  for (const form of el.querySelectorAll('form')) {
+    const key = form.querySelector('input[id], textarea[id], select[id]');
+    const status = form.querySelector('.form-status');
+    if (key && status && status.childNodes.length) statuses.set(key.id, [...status.childNodes]);
+  }
   el.replaceChildren(...children.flat(Infinity).filter(Boolean));
+  for (const [id, nodes] of statuses) {
+    const input = el.querySelector(`#${CSS.escape(id)}`);
+    const status = input && input.closest('form') && input.closest('form').querySelector('.form-status');
+    if (status && !status.childNodes.length) status.replaceChildren(...nodes);
+  }
   for (const [id, saved] of values) {
     const input = el.querySelector(`#${CSS.escape(id)}`);
     if (!input) continue;
