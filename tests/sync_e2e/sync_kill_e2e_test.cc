@@ -1,11 +1,10 @@
 // End to end: the real collabcare-server (--host_profile=fhir-r4) pushing a family session to
 // the real FHIR test server, which answers slowly; SIGKILL while a push is applied but not yet
 // answered, restart on the same data dir, and check that every record is in the EHR exactly once.
-#include <fcntl.h>
+// And the way back: a Goal edited in the EHR becomes a revision in the running server, and a
+// conflicting edit is listed by SyncService.
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
@@ -15,10 +14,10 @@
 #include <memory>
 #include <set>
 #include <string>
-#include <thread>
 #include <utility>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "adapters/fhir/canonical.h"
@@ -27,14 +26,14 @@
 #include "collabcare/v1/goal_service.grpc.pb.h"
 #include "collabcare/v1/hypothesis_service.grpc.pb.h"
 #include "collabcare/v1/review_service.grpc.pb.h"
+#include "collabcare/v1/sync_service.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 #include "gtest/gtest.h"
 #include "nlohmann/json.hpp"
 #include "plugin/common/clock.h"
 #include "plugin/identity/identity.h"
 #include "tests/sync/sync_test_util.h"
-
-extern char** environ;
+#include "tests/testing/server_process.h"
 
 namespace collabcare {
 namespace {
@@ -48,93 +47,42 @@ constexpr char kTeen[] = "Patient/1";
 constexpr char kMother[] = "RelatedPerson/2";
 constexpr char kFather[] = "RelatedPerson/3";
 
-// Polls `done` every 20 ms for at most `limit`; whether it became true. Waits, never asserts.
-bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds limit) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
+using testutil::WaitFor;
 
-// One collabcare-server process syncing to `fhir_base_url`, logging (info) to
-// <data_dir>/server.log.
+// One collabcare-server process (--dev) syncing to `fhir_base_url` (--host_profile=fhir-r4),
+// logging (info) to <data_dir>/server.log, and a gRPC channel to it.
 class ServerProcess {
  public:
-  ServerProcess(std::string data_dir, std::string fhir_base_url)
-      : data_dir_(std::move(data_dir)), fhir_base_url_(std::move(fhir_base_url)) {}
-  ServerProcess(const ServerProcess&) = delete;
-  ServerProcess& operator=(const ServerProcess&) = delete;
-  ~ServerProcess() { Kill(SIGKILL); }
+  ServerProcess(const std::string& data_dir, const std::string& fhir_base_url,
+                std::vector<std::string> extra_args = {})
+      : process_(COLLABCARE_SERVER_BINARY, data_dir,
+                 WithDefaults(fhir_base_url, std::move(extra_args))) {}
 
   void Start() {
-    const std::string port_file = data_dir_ + "/port";
-    std::filesystem::remove(port_file);
-    std::vector<std::string> args = {
-        COLLABCARE_SERVER_BINARY,   "--dev",
-        "--data_dir=" + data_dir_,  "--listen=127.0.0.1:0",
-        "--port_file=" + port_file, "--log_level=info",
-        "--host_profile=fhir-r4",   "--host_base_url=" + fhir_base_url_};
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 2, log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                     0600);
-    ASSERT_EQ(posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ), 0);
-    posix_spawn_file_actions_destroy(&actions);
-    WaitFor(
-        [&] {
-          std::ifstream in(port_file);
-          if (!(in >> port_)) port_ = 0;
-          return port_ != 0;
-        },
-        std::chrono::seconds(10));
-    ASSERT_NE(port_, 0) << "server did not start; see " << log_path();
-    channel_ =
-        grpc::CreateChannel(absl::StrCat("127.0.0.1:", port_), grpc::InsecureChannelCredentials());
+    ASSERT_NO_FATAL_FAILURE(process_.Start());
+    channel_ = grpc::CreateChannel(process_.address(), grpc::InsecureChannelCredentials());
     ASSERT_TRUE(
         channel_->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10)));
   }
-
   // Sends `signal` and reaps the process; returns its wait status.
-  int Kill(int signal) {
-    if (pid_ <= 0) return 0;
-    ::kill(pid_, signal);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-    port_ = 0;
-    return status;
-  }
+  int Kill(int signal) { return process_.Kill(signal); }
 
   std::shared_ptr<grpc::Channel> channel() const { return channel_; }
-  std::string log_path() const { return data_dir_ + "/server.log"; }
-
-  // The JSON log lines with event `event` after byte `offset` of the log.
+  std::string log_path() const { return process_.log_path(); }
   std::vector<nlohmann::json> LogEvents(std::streamoff offset, const std::string& event) const {
-    std::ifstream in(log_path());
-    in.seekg(offset);
-    std::vector<nlohmann::json> out;
-    for (std::string line; std::getline(in, line);) {
-      nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-      if (j.is_object() && j.value("event", "") == event) out.push_back(std::move(j));
-    }
-    return out;
+    return process_.LogEvents(offset, event);
   }
-  std::streamoff LogSize() const {
-    std::error_code ec;
-    const auto size = std::filesystem::file_size(log_path(), ec);
-    return ec ? 0 : static_cast<std::streamoff>(size);
-  }
+  std::streamoff LogSize() const { return process_.LogSize(); }
 
  private:
-  std::string data_dir_;
-  std::string fhir_base_url_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  static std::vector<std::string> WithDefaults(const std::string& fhir_base_url,
+                                               std::vector<std::string> args) {
+    args.insert(args.begin(), {"--dev", "--log_level=info", "--host_profile=fhir-r4",
+                               "--host_base_url=" + fhir_base_url});
+    return args;
+  }
+
+  testutil::ServerProcess process_;
   std::shared_ptr<grpc::Channel> channel_;
 };
 
@@ -154,8 +102,8 @@ class SyncKillE2eTest : public ::testing::Test {
     if (!HasFailure()) std::filesystem::remove_all(dir_);
   }
 
-  void StartServer() {
-    server_ = std::make_unique<ServerProcess>(dir_, fhir_.base_url());
+  void StartServer(std::vector<std::string> extra_args = {}) {
+    server_ = std::make_unique<ServerProcess>(dir_, fhir_.base_url(), std::move(extra_args));
     ASSERT_NO_FATAL_FAILURE(server_->Start());
     auto dev = identity::LoadDevIdentity(dir_);
     ASSERT_TRUE(dev.ok()) << dev.status();
@@ -164,6 +112,7 @@ class SyncKillE2eTest : public ::testing::Test {
     goals_ = v1::GoalService::NewStub(server_->channel());
     hypotheses_ = v1::HypothesisService::NewStub(server_->channel());
     reviews_ = v1::ReviewService::NewStub(server_->channel());
+    sync_ = v1::SyncService::NewStub(server_->channel());
   }
 
   std::unique_ptr<grpc::ClientContext> As(const std::string& who) {
@@ -199,6 +148,7 @@ class SyncKillE2eTest : public ::testing::Test {
   std::unique_ptr<v1::GoalService::Stub> goals_;
   std::unique_ptr<v1::HypothesisService::Stub> hypotheses_;
   std::unique_ptr<v1::ReviewService::Stub> reviews_;
+  std::unique_ptr<v1::SyncService::Stub> sync_;
 };
 
 TEST_F(SyncKillE2eTest, SigkillMidPushLosesNothingAndDuplicatesNothing) {
@@ -383,6 +333,106 @@ TEST_F(SyncKillE2eTest, SigkillMidPushLosesNothingAndDuplicatesNothing) {
   const int status = server_->Kill(SIGTERM);
   EXPECT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+TEST_F(SyncKillE2eTest, GoalEditedInTheEhrComesBackAsARevision) {
+  ASSERT_NO_FATAL_FAILURE(
+      StartServer({"--host_read_back_interval=200ms", "--operators=Practitioner/ops"}));
+  v1::CreateEpisodeRequest create;
+  for (auto [who, role] : {std::pair{kTherapist, v1::Participant::THERAPIST},
+                           std::pair{kTeen, v1::Participant::CLIENT}}) {
+    v1::Participant* p = create.mutable_episode()->add_participants();
+    p->set_person(who);
+    p->set_role(role);
+  }
+  create.mutable_episode()->set_format(v1::Episode::CLIENT_LED);
+  create.mutable_episode()->set_modality(v1::Episode::INDIVIDUAL);
+  v1::Episode episode;
+  ASSERT_TRUE(episodes_->CreateEpisode(As(kTherapist).get(), create, &episode).ok());
+  v1::CreateGoalRequest create_goal;
+  create_goal.set_parent(episode.name());
+  create_goal.mutable_goal()->set_words("Go to school on Mondays");
+  v1::Goal goal;
+  ASSERT_TRUE(goals_->CreateGoal(As(kTeen).get(), create_goal, &goal).ok());
+  nlohmann::json ehr;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<host::SearchResult> found = client_->Search(
+            "Goal", {{"identifier", absl::StrCat(urls_.record_identifier, "|", goal.name())}});
+        if (!found.ok() || found->bundle.value("entry", nlohmann::json::array()).empty()) {
+          return false;
+        }
+        ehr = found->bundle["entry"][0]["resource"];
+        return true;
+      },
+      std::chrono::seconds(30)))
+      << "the goal never reached the EHR; see " << server_->log_path();
+
+  // The therapist marks it completed in the chart (the FHIR server records them as author).
+  auto edit_in_ehr = [&](const nlohmann::json& resource) {
+    host::HttpRequest request;
+    request.method = HttpMethod::kPut;
+    request.url = fhir_.base_url() + "/Goal/" + resource["id"].get<std::string>();
+    request.headers = {{"Content-Type", "application/fhir+json"}, {"X-Test-Author", kTherapist}};
+    request.body = resource.dump();
+    absl::StatusOr<host::HttpResponse> response = fhir_.transport()->Send(request);
+    ASSERT_TRUE(response.ok()) << response.status();
+    ASSERT_EQ(response->status, 200) << response->body;
+  };
+  ehr["lifecycleStatus"] = "completed";
+  ASSERT_NO_FATAL_FAILURE(edit_in_ehr(ehr));
+  auto latest = [&] {
+    v1::GetGoalRequest get;
+    get.set_name(goal.name());
+    v1::Goal g;
+    EXPECT_TRUE(goals_->GetGoal(As(kTeen).get(), get, &g).ok());
+    return g;
+  };
+  ASSERT_TRUE(WaitFor([&] { return latest().status() == v1::Goal::ACHIEVED; },
+                      std::chrono::seconds(30)))
+      << "the EHR's change never came back; see " << server_->log_path();
+  v1::Goal back = latest();
+  EXPECT_EQ(back.meta().revision(), 2);
+  EXPECT_EQ(back.meta().updated_by(), kTherapist);
+  EXPECT_EQ(back.words(), goal.words());
+
+  // The therapist rewrites the client's words in the chart: never applied, listed as a
+  // conflict for IT.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        absl::StatusOr<host::SearchResult> found = client_->Search(
+            "Goal", {{"identifier", absl::StrCat(urls_.record_identifier, "|", goal.name())}});
+        if (!found.ok() || found->bundle.value("entry", nlohmann::json::array()).empty()) {
+          return false;
+        }
+        ehr = found->bundle["entry"][0]["resource"];
+        return ehr.value("lifecycleStatus", "") == "completed" &&
+               ehr.value("achievementStatus", nlohmann::json::object()).dump().find("achieved") !=
+                   std::string::npos;
+      },
+      std::chrono::seconds(30)));
+  ehr["description"]["text"] = "Go to school";
+  ASSERT_NO_FATAL_FAILURE(edit_in_ehr(ehr));
+  v1::SyncStatus status;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        grpc::Status s = sync_->GetSyncStatus(As("Practitioner/ops").get(), {}, &status);
+        if (!s.ok()) return false;
+        for (const v1::HostSyncStatus& h : status.hosts()) {
+          if (absl::EndsWith(h.host(), "#from-ehr") && h.parked() == 1) return true;
+        }
+        return false;
+      },
+      std::chrono::seconds(30)))
+      << status.DebugString();
+  for (const v1::HostSyncStatus& h : status.hosts()) {
+    if (!absl::EndsWith(h.host(), "#from-ehr")) continue;
+    ASSERT_EQ(h.parked_changes_size(), 1);
+    EXPECT_EQ(h.parked_changes(0).name(), goal.name());
+    EXPECT_EQ(h.parked_changes(0).code(), "PERMISSION_DENIED");
+  }
+  EXPECT_EQ(latest().words(), goal.words());
+  EXPECT_EQ(latest().meta().revision(), 2);
 }
 
 }  // namespace
