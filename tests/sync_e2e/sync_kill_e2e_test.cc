@@ -137,6 +137,16 @@ class SyncKillE2eTest : public ::testing::Test {
     return found->bundle.value("entry", nlohmann::json::array()).size();
   }
 
+  // The resource of `type` with the record identifier `value`; null when there is none (yet).
+  nlohmann::json EhrResource(const std::string& type, const std::string& value) {
+    absl::StatusOr<host::SearchResult> found =
+        client_->Search(type, {{"identifier", absl::StrCat(urls_.record_identifier, "|", value)}});
+    if (!found.ok() || found->bundle.value("entry", nlohmann::json::array()).empty()) {
+      return nullptr;
+    }
+    return found->bundle["entry"][0]["resource"];
+  }
+
   FhirTestServer fhir_;
   fhir::CanonicalUrls urls_;
   std::unique_ptr<Clock> clock_ = NewSystemClock();
@@ -357,13 +367,8 @@ TEST_F(SyncKillE2eTest, GoalEditedInTheEhrComesBackAsARevision) {
   nlohmann::json ehr;
   ASSERT_TRUE(WaitFor(
       [&] {
-        absl::StatusOr<host::SearchResult> found = client_->Search(
-            "Goal", {{"identifier", absl::StrCat(urls_.record_identifier, "|", goal.name())}});
-        if (!found.ok() || found->bundle.value("entry", nlohmann::json::array()).empty()) {
-          return false;
-        }
-        ehr = found->bundle["entry"][0]["resource"];
-        return true;
+        ehr = EhrResource("Goal", goal.name());
+        return !ehr.is_null();
       },
       std::chrono::seconds(30)))
       << "the goal never reached the EHR; see " << server_->log_path();
@@ -400,13 +405,8 @@ TEST_F(SyncKillE2eTest, GoalEditedInTheEhrComesBackAsARevision) {
   // conflict for IT.
   ASSERT_TRUE(WaitFor(
       [&] {
-        absl::StatusOr<host::SearchResult> found = client_->Search(
-            "Goal", {{"identifier", absl::StrCat(urls_.record_identifier, "|", goal.name())}});
-        if (!found.ok() || found->bundle.value("entry", nlohmann::json::array()).empty()) {
-          return false;
-        }
-        ehr = found->bundle["entry"][0]["resource"];
-        return ehr.value("lifecycleStatus", "") == "completed" &&
+        ehr = EhrResource("Goal", goal.name());
+        return !ehr.is_null() && ehr.value("lifecycleStatus", "") == "completed" &&
                ehr.value("achievementStatus", nlohmann::json::object()).dump().find("achieved") !=
                    std::string::npos;
       },
