@@ -122,7 +122,9 @@ ABSL_FLAG(std::string, http_listen, "",
           "port 0 picks one; empty: no HTTP face). HTTPS with --tls_cert/--tls_key");
 ABSL_FLAG(std::string, http_port_file, "",
           "write the bound HTTP port here once serving (for scripts)");
-ABSL_FLAG(int, http_threads, 16, "HTTP worker threads (each open watch stream holds one)");
+ABSL_FLAG(int, http_threads, 64,
+          "HTTP worker threads: each open app holds one for its live updates, so size it above "
+          "the number of people using the app at once");
 ABSL_FLAG(std::string, web_root, "",
           "folder of the built SMART app, served under /app/ (empty: no app)");
 ABSL_FLAG(std::string, smart_client_id, "",
