@@ -29,6 +29,9 @@ const OIDC_SCOPES = ['openid', 'fhirUser', 'launch', 'launch/patient', 'offline_
 export const USERS = {
   'dr-lee': { label: 'Dr Lee (therapist)', type: 'Practitioner', id: '9', display: 'Dr Lee' },
   sam: { label: 'Sam (patient)', type: 'Patient', id: '123', display: 'Sam' },
+  // A family member of patient 123 with their own sign-in to the portal; a standalone launch
+  // by them is about that patient (`patient`).
+  kim: { label: 'Kim (family member)', type: 'RelatedPerson', id: '55', display: 'Kim', patient: '123' },
 };
 
 function listen(server, host = '127.0.0.1') {
@@ -217,6 +220,8 @@ export async function startWorld(options) {
         if (details.params.launch) {
           context = world.launches.get(details.params.launch);
           if (!context) return provider.interactionFinished(req, res, { error: 'invalid_request', error_description: 'unknown launch' }, { mergeWithLastSubmission: false });
+        } else if (scopes.includes('launch/patient') && USERS[userId].patient) {
+          context = { patient: USERS[userId].patient };
         } else if (scopes.includes('launch/patient')) {
           if (USERS[userId].type !== 'Patient') return provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'no patient to choose' }, { mergeWithLastSubmission: false });
           context = { patient: USERS[userId].id };

@@ -11,6 +11,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { chromium } from 'playwright-core';
+import { assertAccessible, focusIndicator, waitForQuiet } from './a11y.mjs';
 import { startWorld } from './harness.mjs';
 
 const env = (name, fallback) => {
@@ -33,6 +34,8 @@ const GOAL_SIGNS = 'I pack my bag on Sunday evening';
 const RESTATEMENT = 'Feeling ready to face school again';
 const HYPOTHESIS = 'I wonder whether Monday mornings carry the worry of the whole week';
 const ANSWER = 'Mondays yes, but Thursdays too';
+const KEYBOARD_GOAL = 'Walk the dog before breakfast';
+const KEYBOARD_SIGNS = 'The lead hangs by the door at night';
 
 async function shot(page, name) {
   // The EHR's side panel is an iframe of fixed height: grow it to the app's height first, so
@@ -87,6 +90,8 @@ after(async () => {
 });
 
 const appFrame = () => pages.clinician.frameLocator('#app');
+// The app's own frame inside the EHR page (a Playwright Frame, for axe and evaluate).
+const appFrameOf = (page) => page.frames().find((f) => f.url().startsWith(`${world.collabOrigin}/app/index.html`));
 
 test('the app is served with a strict Content-Security-Policy and its config', async () => {
   const res = await fetch(`${world.collabOrigin}/app/index.html`);
@@ -128,20 +133,28 @@ test('clinician: EHR launch inside the EHR page (iss + launch, PKCE S256)', asyn
   assert.deepEqual(await frame.evaluate(() => [sessionStorage.length, localStorage.length]), [0, 0]);
   assert.doesNotMatch(frame.url(), /code=|state=/);
   await shot(page, '01-clinician-ehr-launch');
+  await assertAccessible(frame, 'clinician view (EHR iframe)');
 });
 
-test('client: standalone patient launch from the portal', async () => {
-  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+// The client signs in from the portal (standalone launch) in a new browser context.
+async function launchClient(contextOptions, who) {
+  const context = await browser.newContext(contextOptions);
   const page = await context.newPage();
-  pages.client = page;
-  watchPage(page, 'client');
+  watchPage(page, who);
   await page.goto(`${world.ehrOrigin}/portal`);
   await page.click('#collab-link');
   await page.getByRole('button', { name: 'Sam (patient)' }).click({ timeout: TIMEOUT });
   await page.getByRole('heading', { name: 'Your space' }).waitFor({ timeout: TIMEOUT });
   await page.getByRole('heading', { name: 'My goals, in my words' }).waitFor();
+  return page;
+}
+
+test('client: standalone patient launch from the portal', async () => {
+  const page = await launchClient({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true }, 'client');
+  pages.client = page;
   assert.deepEqual(await page.evaluate(() => [sessionStorage.length, localStorage.length]), [0, 0]);
   await shot(page, '02-client-start');
+  await assertAccessible(page, 'client view (phone)');
 });
 
 test('client writes a goal; the clinician sees it live', async () => {
@@ -189,10 +202,12 @@ test('clinician shares a hypothesis; the client answers; the clinician sees the 
   await card.getByRole('button', { name: 'Send my answer' }).click();
   await card.locator('.answer', { hasText: 'You answered: This partly fits' }).waitFor({ timeout: TIMEOUT });
   await shot(page, '04-client-goal-and-hypothesis');
+  await assertAccessible(page, 'client view with a goal and an answered hypothesis');
 
   await frame.locator('.hypothesis .answers li', { hasText: ANSWER }).waitFor({ timeout: TIMEOUT });
   const answer = await frame.locator('.hypothesis .answers li').first().textContent();
   assert.match(answer, /Sam: This partly fits/);
+  await assertAccessible(appFrameOf(pages.clinician), 'clinician view with goal, restatement and hypothesis');
 });
 
 async function setSlider(locator, value) {
@@ -208,6 +223,9 @@ test('both rate and sign a review; the charts show the points', async () => {
   const page = pages.client;
   const review = page.locator('.review').first();
   await review.waitFor({ timeout: TIMEOUT });
+  await review.locator('[data-instrument="SRS"] input[type=range]').first().waitFor({ timeout: TIMEOUT });
+  await assertAccessible(page, 'client review form (goal slider, ORS/SRS lines)');
+  await assertAccessible(appFrameOf(pages.clinician), 'clinician review form');
   await setSlider(review.getByLabel(GOAL_WORDS), 4);
   const ors = review.locator('[data-instrument="ORS"] input[type=range]');
   const srs = review.locator('[data-instrument="SRS"] input[type=range]');
@@ -258,6 +276,13 @@ test('both rate and sign a review; the charts show the points', async () => {
   await shot(pages.clinician, '06-clinician-review-and-progress');
   await pages.client.locator('#progress').scrollIntoViewIfNeeded();
   await shot(pages.client, '07-client-progress');
+  // The charts with their text alternatives open, and the review's signed state.
+  for (const target of [appFrameOf(pages.clinician), pages.client.mainFrame()]) {
+    await target.evaluate(() => { for (const d of document.querySelectorAll('details')) d.open = true; });
+    await target.waitForFunction(() => ![...document.querySelectorAll('.history-list > li')].some((li) => li.textContent === 'Loading…'), null, { timeout: TIMEOUT });
+  }
+  await assertAccessible(appFrameOf(pages.clinician), 'clinician progress charts and signed review');
+  await assertAccessible(pages.client, 'client progress charts and signed review');
 });
 
 test('CDS Hooks: patient-view cards for the clinician, in the client\'s words, linking to the app', async () => {
@@ -333,6 +358,10 @@ test('bad input through the app is refused readably and nothing is stored', asyn
   // Let the live update about the new review land first (it re-renders the view).
   await page.locator('#announce', { hasText: 'a review started' }).waitFor({ state: 'attached', timeout: TIMEOUT });
   const reviewName = await review.getAttribute('data-review');
+  // Saving without moving any slider stores nothing: an untouched slider is not a rating of 5.
+  await review.getByRole('button', { name: 'Save my ratings' }).click();
+  await review.locator('.ratings-form').getByRole('alert').filter({ hasText: 'Move at least one slider' }).waitFor({ timeout: TIMEOUT });
+  assert.equal(((await world.api('sam', 'GET', `/v1/${reviewName}`)).body.ratings || []).length, 0);
   const slider = review.getByLabel(GOAL_WORDS);
   await slider.evaluate((el) => { el.max = '20'; el.value = '15'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   await review.getByRole('button', { name: 'Save my ratings' }).click();
@@ -340,6 +369,7 @@ test('bad input through the app is refused readably and nothing is stored', asyn
   await alert.waitFor({ timeout: TIMEOUT });
   assert.match(await alert.textContent(), /Something in what you entered could not be saved\..*ratings\[0\]\.score/s);
   await shot(page, '08-client-refused-slider');
+  await assertAccessible(page, 'client view showing refusals');
   const stored = await world.api('sam', 'GET', `/v1/${reviewName}`);
   assert.equal((stored.body.ratings || []).length, 0);
   const direct = await page.evaluate(async ({ name, token }) => {
@@ -362,8 +392,114 @@ test('bad input through the app is refused readably and nothing is stored', asyn
   assert.equal(await count(), before);
 });
 
+test('keyboard only: a client writes a goal with Tab, typing and Enter, and always sees the focus', async () => {
+  const page = await launchClient({ viewport: { width: 1000, height: 800 } }, 'client-keyboard');
+  // The focused button's words (buttons carry interface words only), else its tag name.
+  const focusedButton = () => page.evaluate(() => {
+    const el = document.activeElement;
+    return el && el.tagName === 'BUTTON' ? el.textContent : `<${el ? el.tagName.toLowerCase() : 'none'}>`;
+  });
+  const focused = async () => {
+    const f = await focusIndicator(page);
+    assert.ok(f, 'something has the focus');
+    assert.ok(f.visible, `no visible focus on ${f.tag}#${f.id}: ${f.style}`);
+    return f;
+  };
+  // The first Tab reaches the skip link, shown on screen; Enter moves to the main content.
+  await page.keyboard.press('Tab');
+  const skip = await focused();
+  assert.equal(skip.tag, 'a');
+  const box = await page.locator('a.skip').boundingBox();
+  assert.ok(box && box.x >= 0 && box.y >= 0 && box.x + box.width <= 1000, JSON.stringify(box));
+  await page.keyboard.press('Enter');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'main');
+  // Tab through the view (every stop shows its focus) to the goal field.
+  let f;
+  for (let i = 0; i < 120; i += 1) {
+    await page.keyboard.press('Tab');
+    f = await focused();
+    if (f.id === 'new-goal-words') break;
+  }
+  assert.equal(f.id, 'new-goal-words', 'Tab reaches “My goal”');
+  await page.keyboard.type(KEYBOARD_GOAL);
+  await page.keyboard.press('Tab');
+  assert.equal((await focused()).id, 'new-goal-signs');
+  await page.keyboard.type(KEYBOARD_SIGNS);
+  await page.keyboard.press('Tab');
+  assert.equal((await focused()).id, 'new-goal-private');
+  await page.keyboard.press('Tab');
+  f = await focused();
+  assert.equal(f.tag, 'button');
+  assert.equal(await focusedButton(), 'Add my goal');
+  await page.keyboard.press('Enter');
+  await page.locator('.goal.mine .words', { hasText: KEYBOARD_GOAL }).waitFor({ timeout: TIMEOUT });
+  await page.locator('.new-goal-form .ok').waitFor({ timeout: TIMEOUT });
+  // After the view is drawn again the focus is still on the form's button, not back at the top.
+  assert.equal(await focusedButton(), 'Add my goal');
+  const goals = (await world.api('sam', 'GET', `/v1/${episode}/goals`)).body.goals;
+  const written = goals.find((g) => g.words === KEYBOARD_GOAL);
+  assert.ok(written, 'the goal is stored');
+  assert.equal(written.everydaySigns, KEYBOARD_SIGNS);
+  await shot(page, '09-client-keyboard-goal');
+  await page.context().close();
+});
+
+// WCAG 1.4.4 / 1.4.10: at 200 % zoom a 1280 px wide window is 640 CSS px wide, at 400 % it is
+// 320 CSS px (the reflow width). The client view must fit without horizontal scrolling, with
+// its main actions on screen, and stay free of axe findings.
+for (const [zoom, width, height] of [[2, 640, 400], [4, 320, 256]]) {
+  test(`client view at ${zoom * 100} % zoom (${width} CSS px): no horizontal scrolling, actions reachable`, async () => {
+    const page = await launchClient({ viewport: { width, height }, deviceScaleFactor: zoom }, `client-zoom-${zoom * 100}`);
+    await page.locator('.review.status-OPEN').first().waitFor({ timeout: TIMEOUT });
+    await waitForQuiet(page);
+    const overflow = await page.evaluate(() => {
+      const doc = document.documentElement;
+      // What sticks out (outside containers that scroll on purpose), named by tag and class.
+      const out = [...document.body.querySelectorAll('*')]
+        .filter((e) => e.getBoundingClientRect().right > doc.clientWidth + 0.5 && !e.closest('.table-scroll'))
+        .map((e) => `${e.tagName.toLowerCase()}.${[...e.classList].join('.')}`);
+      return { scrollWidth: doc.scrollWidth, clientWidth: doc.clientWidth, out: [...new Set(out)] };
+    });
+    assert.ok(overflow.scrollWidth <= overflow.clientWidth && !overflow.out.length, JSON.stringify(overflow));
+    assert.equal(overflow.clientWidth, width);
+    const actions = [
+      page.locator('.new-goal-form').getByLabel('My goal', { exact: true }),
+      page.locator('.new-goal-form').getByRole('button', { name: 'Add my goal' }),
+      page.getByRole('button', { name: 'Send my answer' }).first(),
+      page.locator('.review.status-OPEN').first().getByRole('button', { name: 'Save my ratings' }),
+      page.locator('.review.status-OPEN').first().locator('input[type=range]').first(),
+      page.locator('#progress figure.chart svg').first(),
+    ];
+    for (const [i, action] of actions.entries()) {
+      // Scrolled to and measured in one step (a live update may redraw the view in between).
+      const b = await action.evaluate((el) => {
+        el.scrollIntoView({ block: 'center' });
+        const r = el.getBoundingClientRect();
+        return { x: r.x, y: r.y, width: r.width, height: r.height, innerHeight: window.innerHeight };
+      });
+      assert.ok(b.width > 0 && b.height > 0 && b.x >= 0 && b.x + b.width <= width + 0.5 && b.y < b.innerHeight && b.y + b.height > 0,
+        `action ${i}: ${JSON.stringify(b)}`);
+    }
+    await assertAccessible(page, `client view at ${zoom * 100} % zoom`);
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await shot(page, `10-client-zoom-${zoom * 100}`);
+    await page.context().close();
+  });
+}
+
+test('clinician view in a 320 px side panel: no horizontal scrolling', async () => {
+  const page = pages.clinician;
+  await page.evaluate(() => { document.getElementById('app').style.width = '320px'; });
+  const frame = appFrameOf(page);
+  await frame.waitForFunction(() => document.documentElement.clientWidth <= 320);
+  const m = await frame.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+  assert.ok(m.scrollWidth <= m.clientWidth, JSON.stringify(m));
+  await assertAccessible(frame, 'clinician view in a 320 px panel');
+  await page.evaluate(() => { document.getElementById('app').style.width = ''; });
+});
+
 test('no token, code or clinical words in the console or in any URL', async () => {
-  const secrets = [GOAL_WORDS, GOAL_SIGNS, RESTATEMENT, HYPOTHESIS, ANSWER];
+  const secrets = [GOAL_WORDS, GOAL_SIGNS, RESTATEMENT, HYPOTHESIS, ANSWER, KEYBOARD_GOAL, KEYBOARD_SIGNS];
   for (const line of consoleLines) {
     assert.doesNotMatch(line, /eyJ[A-Za-z0-9_-]{10,}/, line);
     for (const s of secrets) assert.ok(!line.includes(s), line);

@@ -7,7 +7,7 @@ import { h, replaceKeepingInput } from './dom.js';
 import { t } from './strings.js';
 import { Api, ApiError } from './api.js';
 import { errorBox, errorMessage } from './ui.js';
-import { People, clientView, clinicianView } from './views.js';
+import { People, clientView, clinicianView, markContentRevisions } from './views.js';
 
 const main = () => document.getElementById('main');
 
@@ -107,17 +107,23 @@ class Controller {
       this.api.list(`/v1/${this.name}/reviews`, 'reviews'),
       this.api.get(`/v1/${this.name}/progress`),
     ]);
+    await markContentRevisions(this.api, hypotheses, this.hypothesisContent || (this.hypothesisContent = new Map()));
     return { episode, goals, hypotheses, reviews, progress };
   }
 
   async refresh() {
+    // Refreshes overlap (a write's own refresh and a live event's): a load started earlier
+    // may finish later, with older data; only the latest started one is drawn.
+    this.loads = (this.loads || 0) + 1;
+    const load = this.loads;
     let data;
     try {
       data = await this.load();
     } catch (err) {
-      this.showError(err);
+      if (load === this.loads) this.showError(err);
       return;
     }
+    if (load !== this.loads) return;
     const people = new People(data.episode, this.me);
     const role = people.role(this.me);
     const ctx = {

@@ -57,7 +57,7 @@ export function replaceKeepingInput(el, ...children) {
     else if (input.dataset.dirty === '1') values.set(input.id, { value: input.value });
   }
   const open = new Set([...el.querySelectorAll('details[id]')].filter((d) => d.open).map((d) => d.id));
-  const focusedId = el.contains(document.activeElement) ? document.activeElement.id : '';
+  const focus = focusKey(el);
   // What a form last said ("Saved", or why it was refused) stays after a re-render (a live
   // update may arrive while the person reads it); a form is known by its first input's id.
   const statuses = new Map();
@@ -82,10 +82,43 @@ export function replaceKeepingInput(el, ...children) {
     const d = el.querySelector(`#${CSS.escape(id)}`);
     if (d) d.open = true;
   }
-  if (focusedId) {
-    const f = el.querySelector(`#${CSS.escape(focusedId)}`);
-    if (f) f.focus();
+  restoreFocus(el, focus);
+}
+
+// Where the keyboard focus is inside `el`, in terms that survive a re-render: the focused
+// element's id; else its form (known by its first input's id) and its place among the form's
+// controls; else the section it is in. A keyboard user then stays where they were instead of
+// being sent back to the start of the page.
+const FOCUSABLE = 'a[href], button, input, textarea, select, summary, [tabindex]';
+
+function focusKey(el) {
+  const active = document.activeElement;
+  if (!active || active === el || !el.contains(active)) return null;
+  if (active.id) return { id: active.id };
+  const form = active.closest('form');
+  const key = form && form.querySelector('input[id], textarea[id], select[id]');
+  const section = active.closest('section[id]');
+  return {
+    form: key ? key.id : '',
+    index: form ? [...form.querySelectorAll(FOCUSABLE)].indexOf(active) : -1,
+    section: section ? section.id : '',
+  };
+}
+
+function restoreFocus(el, focus) {
+  if (!focus) return;
+  const byId = (id) => (id ? el.querySelector(`#${CSS.escape(id)}`) : null);
+  let target = byId(focus.id);
+  if (!target && focus.form) {
+    const key = byId(focus.form);
+    const form = key && key.closest('form');
+    if (form) target = form.querySelectorAll(FOCUSABLE)[focus.index] || null;
   }
+  if (!target && focus.section) {
+    const section = byId(focus.section);
+    target = section && (section.querySelector('h2[tabindex]') || section);
+  }
+  if (target) target.focus({ preventScroll: true });
 }
 
 // Marks inputs the person has typed into, so a re-render keeps them.

@@ -75,8 +75,10 @@ export const strings = {
   'client.edit': 'Change my words',
   'client.moveUp': 'Move up',
   'client.moveDown': 'Move down',
-  'client.moveUpLabel': ({ n }) => `Move goal ${n} up`,
-  'client.moveDownLabel': ({ n }) => `Move goal ${n} down`,
+  // A button's spoken name starts with its visible words (WCAG 2.5.3, label in name), so
+  // people using voice control can say what they see.
+  'client.moveUpLabel': ({ n }) => `Move up: goal ${n}`,
+  'client.moveDownLabel': ({ n }) => `Move down: goal ${n}`,
   'client.achieved': 'I reached this',
   'client.letGo': 'Let this go',
   'client.pause': 'Pause',
@@ -98,6 +100,7 @@ export const strings = {
   'client.answerWords': 'In my words (you can leave this empty)',
   'client.sendAnswer': 'Send my answer',
   'client.answered': ({ stance }) => `You answered: ${stance}`,
+  'client.answeredEarlier': 'Your therapist changed this thought since you answered. You can answer again.',
   'client.reviews': 'Looking back together',
   'client.reviewsHelp': 'Rate how things are going. There are no right answers. Everyone rates for themselves.',
   'client.progress': 'How things have been going',
@@ -135,6 +138,7 @@ export const strings = {
   'hyp.stance.NOT_NOW': 'Not now',
   'hyp.stance.WANT_TO_TALK': 'Let’s talk about it',
   'hyp.noAnswer': 'no answer yet',
+  'hyp.answeredEarlier': '(answered an earlier version)',
   'hyp.code': ({ display, code }) => `Provisional: ${display} (${code})`,
 
   // Clinician view.
@@ -183,6 +187,9 @@ export const strings = {
   'review.instrument.ORS': 'How have you been doing? (last week)',
   'review.instrument.SRS': 'How was today’s session for you?',
   'review.saveRatings': 'Save my ratings',
+  'review.notRated': 'not rated yet',
+  'review.nothingRated': 'Move at least one slider before saving.',
+  'review.instrumentIncomplete': ({ name }) => `“${name}”: please move every line, or leave all of them.`,
   'review.ratingsSaved': 'Your ratings are saved.',
   'review.reflection': 'My reflection',
   'review.reflectionHelp': 'What stands out for you, in your own words.',
@@ -204,6 +211,7 @@ export const strings = {
   'review.instruments': 'Questionnaires',
   'review.instrumentTotal': ({ total }) => `total ${total} of 40`,
   'review.noRating': '—',
+  'review.noRatingsYet': 'No ratings yet.',
   'review.goal': 'Goal',
   'review.dueBy': ({ date }) => `by ${date}`,
   'review.for': ({ who }) => `for ${who}`,

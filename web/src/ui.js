@@ -51,6 +51,44 @@ export function field(label, { multiline = true, help = '', value = '', name = '
   return { wrap, input };
 }
 
+// Marks a button busy while its write runs. Not `disabled`: a disabled button loses the
+// keyboard focus (it would fall back to the page's start); aria-disabled keeps it where it was
+// and tells screen readers the button cannot be used just now.
+function busy(button, on) {
+  if (on) button.setAttribute('aria-disabled', 'true');
+  else button.removeAttribute('aria-disabled');
+}
+
+// A live update may draw the view again while a form's write is under way: the form on screen
+// is then a copy (known by its first input's id, as replaceKeepingInput keeps it). The outcome
+// goes to the copy's status area, and the copy's fields take what the write left in the
+// original (emptied after a new goal, say), so what was sent is not shown as still unsent.
+function replacementOf(form) {
+  if (form.isConnected) return null;
+  const key = form.querySelector('input[id], textarea[id], select[id]');
+  const now = key && document.getElementById(key.id);
+  const other = now && now.closest('form');
+  return other && other !== form ? other : null;
+}
+
+function currentStatus(form, status) {
+  const other = replacementOf(form);
+  return (other && other.querySelector('.form-status')) || status;
+}
+
+function syncReplacement(form) {
+  const other = replacementOf(form);
+  if (!other) return;
+  for (const input of form.querySelectorAll('input[id], textarea[id], select[id]')) {
+    const copy = other.querySelector(`#${CSS.escape(input.id)}`);
+    if (!copy) continue;
+    if (input.type === 'checkbox' || input.type === 'radio') copy.checked = input.checked;
+    else copy.value = input.value;
+    delete copy.dataset.dirty;
+    copy.dispatchEvent(new Event('input')); // not bubbling: updates a slider's shown value only
+  }
+}
+
 // A form whose submit runs `action(requestId)`; shows "Saved" or a readable error in a status
 // area next to the button. The request id is kept for a retry after a network failure, so a
 // retried write never happens twice.
@@ -60,23 +98,25 @@ export function actionForm(children, buttonText, action, { onDone, className = '
   const form = h('form', { class: `action-form ${className}`, novalidate: true }, children, h('div', { class: 'form-actions' }, button), status);
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
+    if (button.getAttribute('aria-disabled') === 'true') return;
     status.replaceChildren();
-    button.disabled = true;
+    busy(button, true);
     form.dataset.requestId = form.dataset.requestId || requestId();
     try {
       await action(form.dataset.requestId);
       delete form.dataset.requestId;
       for (const input of form.querySelectorAll('[data-dirty]')) delete input.dataset.dirty;
-      status.replaceChildren(h('p', { class: 'ok' }, t('app.saved')));
+      syncReplacement(form);
+      currentStatus(form, status).replaceChildren(h('p', { class: 'ok' }, t('app.saved')));
       if (onDone) await onDone();
     } catch (err) {
       if (!(err instanceof ApiError && err.status === 0)) delete form.dataset.requestId;
-      status.replaceChildren(err instanceof InputError
+      currentStatus(form, status).replaceChildren(err instanceof InputError
         ? h('div', { class: 'error', role: 'alert' }, err.message)
         : errorBox(err));
       if (err instanceof ApiError && err.status === 409 && onDone) await onDone();
     } finally {
-      button.disabled = false;
+      busy(button, false);
     }
   });
   return form;
@@ -88,7 +128,8 @@ export function actionButton(text, action, { label, className = '', onDone } = {
   let id = '';
   const button = h('button', { type: 'button', class: className, 'aria-label': label }, text);
   button.addEventListener('click', async () => {
-    button.disabled = true;
+    if (button.getAttribute('aria-disabled') === 'true') return;
+    busy(button, true);
     status.replaceChildren();
     id = id || requestId();
     try {
@@ -99,7 +140,7 @@ export function actionButton(text, action, { label, className = '', onDone } = {
       if (!(err instanceof ApiError && err.status === 0)) id = '';
       status.replaceChildren(errorBox(err));
     } finally {
-      button.disabled = false;
+      busy(button, false);
     }
   });
   return h('span', { class: 'action-button' }, button, status);

@@ -6,6 +6,7 @@ import { t } from './strings.js';
 import { actionButton, actionForm, checkText, field, historyPanel, InputError } from './ui.js';
 import { lineChart } from './charts.js';
 import { instrumentInfo } from './instruments.js';
+import { ApiError } from './api.js';
 
 const CLIENT_SIDE = new Set(['CLIENT', 'FAMILY_MEMBER']);
 
@@ -64,7 +65,8 @@ function goalHistory(ctx, goal) {
   return historyPanel(ctx.api, goal.name, 'goals', (rec) => h('div', {},
     h('p', { class: 'words' }, rec.words || ''),
     rec.everydaySigns ? h('p', { class: 'signs' }, t('client.signsLabel'), ' ', rec.everydaySigns) : null,
-    h('p', { class: 'meta' }, t(`goal.status.${rec.status || 'ACTIVE'}`)),
+    h('p', { class: 'meta' }, t(`goal.status.${rec.status || 'ACTIVE'}`),
+      rec.priority ? [' · ', t('goal.priority', { n: rec.priority })] : null),
     rec.understanding && rec.understanding.restatement
       ? h('p', { class: 'meta' }, `${t('clin.understanding')}: ${rec.understanding.restatement} — ${t(`goal.verdict.${rec.understanding.verdict || 'UNCONFIRMED'}`)}${rec.understanding.correction ? `: ${rec.understanding.correction}` : ''}`)
       : null), ctx.people);
@@ -228,6 +230,38 @@ function effectiveAudience(ctx, hyp) {
   return hyp.audience && hyp.audience.length ? hyp.audience : ctx.people.clientSide().map((p) => p.person);
 }
 
+// Whether an answer was given to an earlier wording of the hypothesis (it was revised since).
+// Every answer is a revision too, so the record's own revision cannot tell: `contentRevision`
+// (set by markContentRevisions) is the revision where the thought itself last changed.
+function answeredEarlier(hyp, response) {
+  const changed = Number(hyp.contentRevision || 0);
+  return Boolean(response && changed && Number(response.answeredRevision || 0) < changed);
+}
+
+const sameThought = (a, b) => a.text === b.text && a.tentativeness === b.tentativeness && a.kind === b.kind
+  && JSON.stringify(a.code || null) === JSON.stringify(b.code || null);
+
+// Sets `contentRevision` on each hypothesis that has answers, from its revisions (read only
+// when the hypothesis changed since the last call; `cache` maps name → {revision, content}).
+export async function markContentRevisions(api, hypotheses, cache) {
+  await Promise.all(hypotheses.map(async (hyp) => {
+    const revision = Number((hyp.meta && hyp.meta.revision) || 0);
+    if (!(hyp.responses || []).length || revision <= 1) return;
+    let known = cache.get(hyp.name);
+    if (!known || known.revision !== revision) {
+      const revisions = await api.list(`/v1/${hyp.name}/revisions`, 'hypotheses');
+      let content = 1;
+      revisions.sort((a, b) => Number(a.meta.revision) - Number(b.meta.revision));
+      for (let i = 1; i < revisions.length; i += 1) {
+        if (!sameThought(revisions[i - 1], revisions[i])) content = Number(revisions[i].meta.revision);
+      }
+      known = { revision, content };
+      cache.set(hyp.name, known);
+    }
+    hyp.contentRevision = known.content;
+  }));
+}
+
 const STANCES = ['FITS', 'PARTLY_FITS', 'DOES_NOT_FIT', 'NOT_NOW', 'WANT_TO_TALK'];
 
 function hypothesisText(ctx, hyp) {
@@ -237,6 +271,22 @@ function hypothesisText(ctx, hyp) {
     h('blockquote', { class: 'hyp-text' }, hyp.text),
     hyp.code && hyp.code.code ? h('p', { class: 'meta' }, t('hyp.code', { display: hyp.code.display || '', code: hyp.code.code })) : null,
   ];
+}
+
+// Sends the caller's answer to the version of the hypothesis they read (its etag). Someone
+// else's answer in the meantime changes the etag but not the thought: then the answer is sent
+// again on the latest version. A revised thought is a real conflict: the person sees the new
+// words first (the 409 message and a refresh).
+async function respond(ctx, hyp, answer, rid) {
+  const send = (etag, id) => ctx.api.post(`/v1/${hyp.name}:respond`, { ...answer, etag, requestId: id });
+  try {
+    return await send(hyp.meta && hyp.meta.etag, rid);
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 409)) throw err;
+    const latest = await ctx.api.get(`/v1/${hyp.name}`);
+    if (!sameThought(latest, hyp)) throw err;
+    return send(latest.meta && latest.meta.etag, `${rid}-latest`);
+  }
 }
 
 function clientHypotheses(ctx) {
@@ -257,17 +307,17 @@ function clientHypotheses(ctx) {
       return h('li', { class: 'card hypothesis', 'data-hypothesis': hyp.name },
         hypothesisText(ctx, hyp),
         mineNow ? h('p', { class: 'answer' }, t('client.answered', { stance: t(`hyp.stance.${mineNow.stance}`) }),
-          mineNow.words ? [' — “', mineNow.words, '”'] : null) : null,
+          mineNow.words ? [' — “', mineNow.words, '”'] : null,
+          answeredEarlier(hyp, mineNow) ? h('strong', { class: 'stale' }, ' ', t('client.answeredEarlier')) : null) : null,
         ctx.canWrite ? actionForm([
           h('fieldset', { 'aria-labelledby': legendId }, h('legend', { id: legendId }, t('client.yourAnswer')), radios),
           words.wrap,
         ], t('client.sendAnswer'), (rid) => {
           const chosen = radios.map((r) => r.querySelector('input')).find((i) => i.checked);
           if (!chosen) throw new InputError(t('error.empty', { field: t('client.yourAnswer') }));
-          return ctx.api.post(`/v1/${hyp.name}:respond`, {
+          return respond(ctx, hyp, {
             stance: chosen.value, words: checkText(words.input.value, t('client.answerWords'), { required: false }),
-            etag: hyp.meta && hyp.meta.etag, requestId: rid,
-          });
+          }, rid);
         }, { onDone: ctx.refresh, className: 'answer-form' }) : null);
     })) : h('p', { class: 'muted' }, t('client.noHypotheses')));
 }
@@ -293,7 +343,8 @@ function clinicianHypotheses(ctx) {
       h('ul', { class: 'answers' }, audience.map((person) => {
         const r = (hyp.responses || []).find((x) => x.person === person);
         return h('li', { 'data-person': person }, h('strong', {}, ctx.people.name(person)), ': ',
-          r ? [t(`hyp.stance.${r.stance}`), r.words ? [' — “', r.words, '”'] : null]
+          r ? [t(`hyp.stance.${r.stance}`), r.words ? [' — “', r.words, '”'] : null,
+            answeredEarlier(hyp, r) ? h('span', { class: 'meta stale' }, ' ', t('hyp.answeredEarlier')) : null]
             : h('span', { class: 'muted' }, t('hyp.noAnswer')));
       })),
       ctx.canWrite ? h('details', { class: 'edit', id: `revise-d-${hyp.name}` }, h('summary', {}, t('clin.revise')),
@@ -304,7 +355,10 @@ function clinicianHypotheses(ctx) {
           },
           updateMask: 'text,tentativeness,status', requestId: rid,
         }), { onDone: ctx.refresh })) : null,
-      historyPanel(ctx.api, hyp.name, 'hypotheses', (rec) => h('div', {}, hypothesisText(ctx, rec)), ctx.people));
+      historyPanel(ctx.api, hyp.name, 'hypotheses', (rec) => h('div', {}, hypothesisText(ctx, rec),
+        // Each version's answers, so a version that only recorded an answer says whose.
+        (rec.responses || []).length ? h('ul', { class: 'answers' }, rec.responses.map((r) => h('li', {},
+          h('strong', {}, ctx.people.name(r.person)), ': ', t(`hyp.stance.${r.stance}`), r.words ? [' — “', r.words, '”'] : null))) : null), ctx.people));
   });
 
   let form = null;
@@ -344,14 +398,21 @@ function clinicianHypotheses(ctx) {
 // ---------------------------------------------------------------------------------------------
 // Reviews
 
+// A 0–10 slider. It starts in the middle but counts as a rating only once the person has moved
+// it (or rated before): an untouched slider is "not rated yet", never a silent 5.
 function slider(id, label, value, { low, high, vas = false } = {}) {
   const input = h('input', {
     type: 'range', id, min: 0, max: 10, step: 0.1, value: value === undefined ? 5 : value,
     class: vas ? 'vas' : 'slider', 'aria-valuetext': undefined,
   });
+  if (value !== undefined) input.dataset.given = '1';
   const out = h('output', { for: id, class: 'slider-value' }, String(input.value));
-  const sync = () => { out.textContent = String(input.value); input.setAttribute('aria-valuetext', `${input.value} / 10`); };
-  input.addEventListener('input', sync);
+  const sync = () => {
+    const given = input.dataset.given === '1';
+    out.textContent = given ? String(input.value) : t('review.notRated');
+    input.setAttribute('aria-valuetext', given ? `${input.value} / 10` : t('review.notRated'));
+  };
+  input.addEventListener('input', () => { input.dataset.given = '1'; sync(); });
   sync();
   return {
     input,
@@ -391,18 +452,30 @@ function ratingsForm(ctx, review) {
       h('legend', { id: legendId }, clientSide ? t('review.rateGoals') : t('review.rateGoalsClin')),
       h('p', { class: 'help' }, t('review.scale')), goalSliders.map((x) => x.wrap)),
     instruments.map((x) => x.wrap),
-  ], t('review.saveRatings'), (rid) => ctx.api.post(`/v1/${review.name}:submitRatings`, {
-    // The slider's own value is sent as it is; the server checks the 0–10 range.
-    ratings: goalSliders.map((x) => ({ goal: x.goal, score: Number(x.input.value) })),
-    instrumentScores: instruments.map((x) => ({ instrument: x.id, items: x.items.map((i) => Number(i.input.value)) })),
-    requestId: rid,
-  }), { onDone: ctx.refresh, className: 'ratings-form' });
+  ], t('review.saveRatings'), (rid) => {
+    // Only what the person rated is sent; the slider's own value as it is (the server checks
+    // the 0–10 range). A questionnaire counts only with every line given.
+    const given = (x) => x.input.dataset.given === '1';
+    const ratings = goalSliders.filter(given).map((x) => ({ goal: x.goal, score: Number(x.input.value) }));
+    const instrumentScores = [];
+    for (const x of instruments) {
+      const n = x.items.filter(given).length;
+      if (n === 0) continue;
+      if (n < x.items.length) throw new InputError(t('review.instrumentIncomplete', { name: t(`review.instrument.${x.id}`) }));
+      instrumentScores.push({ instrument: x.id, items: x.items.map((i) => Number(i.input.value)) });
+    }
+    if (!ratings.length && !instrumentScores.length) throw new InputError(t('review.nothingRated'));
+    return ctx.api.post(`/v1/${review.name}:submitRatings`, { ratings, instrumentScores, requestId: rid });
+  }, { onDone: ctx.refresh, className: 'ratings-form' });
 }
 
 function reviewContent(ctx, review) {
   const raters = [...new Set([...(review.ratings || []).map((r) => r.rater)])];
   const parts = [];
-  if ((review.goals || []).length) {
+  if ((review.goals || []).length && !raters.length) {
+    // A table of goal names without a single score says nothing: words instead.
+    parts.push(h('p', { class: 'muted no-ratings' }, t('review.noRatingsYet')));
+  } else if ((review.goals || []).length) {
     parts.push(h('div', { class: 'table-scroll', role: 'region', tabindex: '0', 'aria-label': t('review.ratings') }, h('table', { class: 'ratings-table' },
       h('caption', {}, t('review.ratings')),
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, t('review.goal')), raters.map((r) => h('th', { scope: 'col' }, ctx.people.name(r))))),

@@ -52,6 +52,13 @@ test('every string key the code uses is in strings.js', async () => {
   for (const s of ['FITS', 'PARTLY_FITS', 'DOES_NOT_FIT', 'NOT_NOW', 'WANT_TO_TALK']) assert.notEqual(t(`hyp.stance.${s}`), `hyp.stance.${s}`);
 });
 
+test('a button’s spoken label starts with its visible words (WCAG 2.5.3, label in name)', () => {
+  for (const [visible, label] of [['client.moveUp', 'client.moveUpLabel'], ['client.moveDown', 'client.moveDownLabel']]) {
+    const spoken = t(label, { n: 2 });
+    assert.ok(spoken.toLowerCase().startsWith(t(visible).toLowerCase()), `${label}: ${spoken}`);
+  }
+});
+
 test('ApiError keeps the HTTP status, the gRPC code and the server’s message', () => {
   const e = new ApiError(400, 'INVALID_ARGUMENT', 'goal.words: must not be empty');
   assert.equal(e.status, 400);
