@@ -21,6 +21,7 @@
 #include "plugin/service/collab_service.h"
 #include "plugin/store/store.h"
 #include "tests/testing/fakes.h"
+#include "tests/testing/test_backend.h"
 
 namespace collabcare {
 namespace {
@@ -34,32 +35,17 @@ constexpr char kClient[] = "Patient/1";
 constexpr char kMother[] = "RelatedPerson/2";
 constexpr char kOutsider[] = "Patient/77";
 
-enum class StoreKind { kMemory, kSqlite };
+using testutil::StoreKind;
 
 class GrpcApiTest : public ::testing::TestWithParam<StoreKind> {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/collabcare-grpc-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    absl::StatusOr<identity::DevIdentity> dev = identity::EnsureDevIdentity(dir_);
-    ASSERT_TRUE(dev.ok()) << dev.status();
-    dev_ = *dev;
-    identity::VerifierOptions options;
-    options.jwks_json = dev_.jwks_json;
-    options.issuer = identity::kDevIssuer;
-    options.audience = identity::kDevAudience;
-    options.clock = &clock_;
-    auto verifier = identity::NewJwksVerifier(options);
-    ASSERT_TRUE(verifier.ok()) << verifier.status();
-    verifier_ = std::move(*verifier);
-    if (GetParam() == StoreKind::kMemory) {
-      store_ = store::NewMemoryStore();
-    } else {
-      auto sqlite = store::OpenSqliteStore({dir_ + "/test.db"});
-      ASSERT_TRUE(sqlite.ok()) << sqlite.status();
-      store_ = std::move(*sqlite);
-    }
+    auto backend = testutil::NewTestBackend("grpc", GetParam(), clock_);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    dir_ = backend->dir;
+    dev_ = backend->dev;
+    verifier_ = std::move(backend->verifier);
+    store_ = std::move(backend->store);
     service::CollabService::Options service_options;
     // Reads wait for their audit record, so the audit tests can read it back at once.
     service_options.read_audit = service::CollabService::Options::ReadAudit::kDurable;

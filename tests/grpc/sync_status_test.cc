@@ -16,6 +16,7 @@
 #include "plugin/service/sync_status_service.h"
 #include "plugin/store/store.h"
 #include "tests/testing/fakes.h"
+#include "tests/testing/test_backend.h"
 
 namespace collabcare {
 namespace {
@@ -49,21 +50,12 @@ class FakeProvider final : public service::SyncStatusProvider {
 class SyncStatusTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/collabcare-sync-status-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-    absl::StatusOr<identity::DevIdentity> dev = identity::EnsureDevIdentity(dir_);
-    ASSERT_TRUE(dev.ok()) << dev.status();
-    dev_ = *dev;
-    identity::VerifierOptions options;
-    options.jwks_json = dev_.jwks_json;
-    options.issuer = identity::kDevIssuer;
-    options.audience = identity::kDevAudience;
-    options.clock = &clock_;
-    auto verifier = identity::NewJwksVerifier(options);
-    ASSERT_TRUE(verifier.ok()) << verifier.status();
-    verifier_ = std::move(*verifier);
-    store_ = store::NewMemoryStore();
+    auto backend = testutil::NewTestBackend("sync-status", testutil::StoreKind::kMemory, clock_);
+    ASSERT_TRUE(backend.ok()) << backend.status();
+    dir_ = backend->dir;
+    dev_ = backend->dev;
+    verifier_ = std::move(backend->verifier);
+    store_ = std::move(backend->store);
     service_ = std::make_unique<service::SyncStatusService>(*store_, clock_, provider_,
                                                             std::set<std::string>{kOperator});
     sync_service_ = grpcface::NewSyncService(*service_, *verifier_);
