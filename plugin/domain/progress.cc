@@ -223,6 +223,26 @@ Progress ComputeProgress(const Episode& episode, const std::vector<Review>& revi
 
   std::sort(flags.begin(), flags.end(), FlagLess);
   for (ProgressFlag& flag : flags) *progress.add_flags() = std::move(flag);
+
+  // The lines a chart draws are the ones the flags were raised against.
+  std::set<std::string> described;
+  for (const InstrumentSeries& series : progress.instruments()) {
+    if (!described.insert(series.instrument()).second) continue;
+    const InstrumentDef* def = thresholds.Find(series.instrument());
+    if (def == nullptr) continue;
+    collabcare::v1::InstrumentThresholds* t = progress.add_thresholds();
+    t->set_instrument(def->id);
+    const bool sum = def->scoring == Scoring::kSum;
+    t->set_total_min(sum ? def->item_min * def->max_items : def->item_min);
+    t->set_total_max(sum ? def->item_max * def->max_items : def->item_max);
+    if (def->clinical_cutoff) t->set_clinical_cutoff(*def->clinical_cutoff);
+    if (def->reliable_change) t->set_reliable_change(*def->reliable_change);
+    if (def->alliance_cutoff) t->set_alliance_cutoff(*def->alliance_cutoff);
+    if (def->alliance_drop) t->set_alliance_drop(*def->alliance_drop);
+    t->set_source(def->source);
+  }
+  progress.set_goal_reliable_change(thresholds.goal_reliable_change);
+  progress.set_goal_divergence(thresholds.goal_divergence);
   return progress;
 }
 

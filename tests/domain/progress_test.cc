@@ -151,6 +151,33 @@ TEST(ProgressTest, OrsReliableImprovementFromIntake) {
   EXPECT_EQ(crossed.review(), "episodes/e1/reviews/r3");
 }
 
+TEST(ProgressTest, CarriesTheThresholdsInForceForChartsToDraw) {
+  ThresholdTable table = DefaultThresholds();
+  for (InstrumentDef& def : table.instruments) {
+    if (def.id == "ORS") def.clinical_cutoff = 28;  // e.g. a clinic's --thresholds_file
+  }
+  table.goal_divergence = 4;
+  const Progress progress = ComputeProgress(MakeEpisode(), OrsReviews({{5, 5, 5, 5}}),
+                                            VisibleGoals(), table);
+  ASSERT_EQ(progress.thresholds_size(), 1);
+  const auto& ors = progress.thresholds(0);
+  EXPECT_EQ(ors.instrument(), "ORS");
+  EXPECT_EQ(ors.total_min(), 0);
+  EXPECT_EQ(ors.total_max(), 40);
+  ASSERT_TRUE(ors.has_clinical_cutoff());
+  EXPECT_EQ(ors.clinical_cutoff(), 28);
+  ASSERT_TRUE(ors.has_reliable_change());
+  EXPECT_EQ(ors.reliable_change(), 5);
+  EXPECT_FALSE(ors.has_alliance_cutoff());
+  EXPECT_EQ(ors.source(), table.Find("ORS")->source);
+  EXPECT_EQ(progress.goal_divergence(), 4);
+  EXPECT_EQ(progress.goal_reliable_change(), table.goal_reliable_change);
+  // The flag was raised against the same line the chart draws.
+  ASSERT_EQ(progress.flags_size(), 1);
+  EXPECT_EQ(progress.flags(0).kind(), ProgressFlag::BELOW_CLINICAL_CUTOFF);
+  EXPECT_EQ(progress.flags(0).threshold(), 28);
+}
+
 TEST(ProgressTest, OrsFlatInClinicalRangeIsNotOnTrack) {
   // 22 -> 21 -> 23: three reviews below 25 with a change of 1 < 5.
   const Progress progress =

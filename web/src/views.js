@@ -586,7 +586,7 @@ function progress(ctx, title) {
     byInstrument.get(s.instrument).push(s);
   }
   for (const [instrument, series] of byInstrument) {
-    const info = instrumentInfo(instrument, flags);
+    const info = instrumentInfo(instrument, p.thresholds || []);
     charts.push(lineChart(series.map((s) => ({
       label: ctx.people.name(s.rater),
       points: (s.points || []).map((pt) => ({ review: pt.review, time: pt.time, value: num(pt.value), flagged: flagged(instrument, s.rater, pt.review) })),

@@ -25,15 +25,19 @@ test('SseParser: ids, multi-line data, comments and CRLF, across chunk borders',
   assert.equal(got.length, 2);
 });
 
-test('instrumentInfo: the server’s flag thresholds win over the defaults', () => {
+test('instrumentInfo: the thresholds the server sends win over the defaults', () => {
   assert.equal(instrumentInfo('ORS').cutoff, 25);
   assert.equal(instrumentInfo('ORS').reliableChange, 5);
-  const flags = [{ kind: 'BELOW_CLINICAL_CUTOFF', subject: 'ORS', threshold: 28 },
-    { kind: 'RELIABLE_IMPROVEMENT', subject: 'ORS', threshold: 6 }];
-  assert.equal(instrumentInfo('ORS', flags).cutoff, 28);
-  assert.equal(instrumentInfo('ORS', flags).reliableChange, 6);
+  // As proto3 JSON prints Progress.thresholds: absent optional values are left out.
+  const thresholds = [
+    { instrument: 'ORS', totalMin: 0, totalMax: 40, clinicalCutoff: 28, reliableChange: 6 },
+    { instrument: 'SRS', totalMin: 0, totalMax: 40, allianceCutoff: 34, allianceDrop: 1 },
+    { instrument: 'GBO', totalMin: 0, totalMax: 10 },
+  ];
+  assert.deepEqual(instrumentInfo('ORS', thresholds), { max: 40, cutoff: 28, reliableChange: 6, alliance: false });
+  assert.deepEqual(instrumentInfo('SRS', thresholds), { max: 40, cutoff: 34, reliableChange: 0, alliance: true });
+  assert.deepEqual(instrumentInfo('GBO', thresholds), { max: 10, cutoff: 0, reliableChange: 0, alliance: false });
   assert.equal(instrumentInfo('SRS').alliance, true);
-  assert.equal(instrumentInfo('GBO').cutoff, 0);
 });
 
 test('every string key the code uses is in strings.js', async () => {
