@@ -8,11 +8,11 @@
 #include <fstream>
 #include <limits>
 #include <map>
-#include <utility>
 #include <set>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -31,14 +31,14 @@
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
+#include "plugin/cds/cds_routes.h"
+#include "plugin/cds/cds_service.h"
 #include "plugin/common/clock.h"
 #include "plugin/common/log.h"
 #include "plugin/common/metrics.h"
 #include "plugin/common/status_macros.h"
 #include "plugin/grpc/grpc_services.h"
 #include "plugin/grpc/sync_grpc_service.h"
-#include "plugin/cds/cds_routes.h"
-#include "plugin/cds/cds_service.h"
 #include "plugin/http/http_face.h"
 #include "plugin/identity/identity.h"
 #include "plugin/server/remote_jwks.h"
@@ -351,7 +351,8 @@ void MakeReadBack(HostSync& sync, store::Store& store, const Clock& clock,
                                             c.status, c.request_id);
       },
       &clock, sync.read_back_sleeper.get());
-  Log(LogLevel::kInfo, "host_read_back", {{"interval_s", absl::StrCat(absl::ToInt64Seconds(interval))}});
+  Log(LogLevel::kInfo, "host_read_back",
+      {{"interval_s", absl::StrCat(absl::ToInt64Seconds(interval))}});
 }
 
 // The host connection of this server for SyncService: its worker's counters.
@@ -468,8 +469,9 @@ absl::StatusOr<CdsHooks> MakeCdsHooks(service::CollabService& collab, store::Sto
   ASSIGN_OR_RETURN(hooks.transport, host::NewCurlTransport(transport));
   // A verifier over one client's key set: a URL (fetched now, again on an unknown key id) or
   // a file.
-  auto verifier_for = [&](const std::string& issuer, const std::string& jwks,
-                          const char* flag) -> absl::StatusOr<std::shared_ptr<identity::TokenVerifier>> {
+  auto verifier_for =
+      [&](const std::string& issuer, const std::string& jwks,
+          const char* flag) -> absl::StatusOr<std::shared_ptr<identity::TokenVerifier>> {
     identity::VerifierOptions verifier = cds::VerifierOptionsFor(options, issuer, clock);
     if (absl::StartsWith(jwks, "https://") || absl::StartsWith(jwks, "http://")) {
       server::RemoteJwksOptions remote;
@@ -485,8 +487,8 @@ absl::StatusOr<CdsHooks> MakeCdsHooks(service::CollabService& collab, store::Sto
     return std::shared_ptr<identity::TokenVerifier>(std::move(v));
   };
   std::map<std::string, cds::TrustedClient> clients;
-  auto split = [](const std::string& entry, const char* flag)
-      -> absl::StatusOr<std::pair<std::string, std::string>> {
+  auto split = [](const std::string& entry,
+                  const char* flag) -> absl::StatusOr<std::pair<std::string, std::string>> {
     const size_t eq = entry.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == entry.size()) {
       return absl::InvalidArgumentError(absl::StrCat("--", flag, ": expected ISSUER=VALUE"));

@@ -157,8 +157,8 @@ TEST(ProgressTest, CarriesTheThresholdsInForceForChartsToDraw) {
     if (def.id == "ORS") def.clinical_cutoff = 28;  // e.g. a clinic's --thresholds_file
   }
   table.goal_divergence = 4;
-  const Progress progress = ComputeProgress(MakeEpisode(), OrsReviews({{5, 5, 5, 5}}),
-                                            VisibleGoals(), table);
+  const Progress progress =
+      ComputeProgress(MakeEpisode(), OrsReviews({{5, 5, 5, 5}}), VisibleGoals(), table);
   ASSERT_EQ(progress.thresholds_size(), 1);
   const auto& ors = progress.thresholds(0);
   EXPECT_EQ(ors.instrument(), "ORS");

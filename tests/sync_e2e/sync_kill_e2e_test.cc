@@ -393,8 +393,8 @@ TEST_F(SyncKillE2eTest, GoalEditedInTheEhrComesBackAsARevision) {
     EXPECT_TRUE(goals_->GetGoal(As(kTeen).get(), get, &g).ok());
     return g;
   };
-  ASSERT_TRUE(WaitFor([&] { return latest().status() == v1::Goal::ACHIEVED; },
-                      std::chrono::seconds(30)))
+  ASSERT_TRUE(
+      WaitFor([&] { return latest().status() == v1::Goal::ACHIEVED; }, std::chrono::seconds(30)))
       << "the EHR's change never came back; see " << server_->log_path();
   v1::Goal back = latest();
   EXPECT_EQ(back.meta().revision(), 2);
